@@ -1,0 +1,3 @@
+module github.com/ternmq/broker
+
+go 1.26
