@@ -1,0 +1,209 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ternmq/broker/listeners"
+	"github.com/ternmq/broker/packets"
+	"github.com/ternmq/broker/sessions"
+	"github.com/ternmq/broker/storage"
+	"github.com/ternmq/broker/storage/memory"
+	"github.com/ternmq/broker/topics"
+)
+
+// ErrClosed is returned by Start, Publish and Subscribe after Shutdown or Close.
+var ErrClosed = errors.New("broker: closed")
+
+// Broker is an MQTT 3.1, 3.1.1 and 5.0 broker. Create it with New, start it
+// with Start (or hand it connections with ServeConn), stop it with Shutdown
+// or Close.
+type Broker struct {
+	limits    Limits
+	listeners []listeners.Listener
+	store     storage.Store
+	authn     Authenticator
+	authz     Authorizer
+	authzRead ReadAuthorizer
+	metrics   Metrics
+	hooks     hookSet
+	log       *slog.Logger
+
+	subs     *topics.Trie[subscriber, subscription]
+	retained *topics.Retained[*sessions.Message]
+	matches  sync.Pool // *routeState
+
+	mu       sync.Mutex          // guards sessions, conns, closing
+	sessions map[string]*session // by client identifier
+	conns    map[*conn]struct{}  // live connections
+	locals   map[*localSub]struct{}
+	closing  bool
+
+	wg       sync.WaitGroup // listener and connection goroutines
+	started  atomic.Bool
+	nconns   atomic.Int64
+	stats    Stats
+	startAt  time.Time
+	nextAnon atomic.Uint64
+}
+
+// New returns a broker configured by opts. It does not listen until Start.
+func New(opts ...Option) (*Broker, error) {
+	b := &Broker{
+		limits:   DefaultLimits,
+		metrics:  noMetrics{},
+		log:      slog.Default(),
+		subs:     topics.NewTrie[subscriber, subscription](),
+		retained: topics.NewRetained[*sessions.Message](),
+		sessions: make(map[string]*session),
+		conns:    make(map[*conn]struct{}),
+		startAt:  time.Now(),
+	}
+	b.matches.New = func() any { return new(routeState) }
+	for _, o := range opts {
+		o(b)
+	}
+	if b.store == nil {
+		b.store = memory.New()
+	}
+	if ra, ok := b.authz.(ReadAuthorizer); ok {
+		b.authzRead = ra
+	}
+	if err := b.restore(context.Background()); err != nil {
+		return nil, fmt.Errorf("broker: restoring from storage: %w", err)
+	}
+	return b, nil
+}
+
+// Start serves every listener in the background and returns. The context
+// only bounds the start itself.
+func (b *Broker) Start(ctx context.Context) error {
+	b.mu.Lock()
+	closing := b.closing
+	b.mu.Unlock()
+	if closing {
+		return ErrClosed
+	}
+	if !b.started.CompareAndSwap(false, true) {
+		return errors.New("broker: already started")
+	}
+	for _, l := range b.listeners {
+		b.wg.Go(func() {
+			if err := l.Serve(b); err != nil {
+				b.log.Error("listener stopped", "listener", l.Name(), "err", err)
+			}
+		})
+		b.log.Info("listening", "listener", l.Name(), "addr", l.Addr().String())
+	}
+	return ctx.Err()
+}
+
+// Serve starts the broker and blocks until ctx is done, then shuts down
+// with a deadline of ten seconds.
+func (b *Broker) Serve(ctx context.Context) error {
+	if err := b.Start(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return b.Shutdown(sctx)
+}
+
+// Listeners returns the broker's listeners (to read their addresses).
+func (b *Broker) Listeners() []listeners.Listener { return b.listeners }
+
+// Shutdown stops the broker in order: stop accepting, send DISCONNECT
+// (v5: Server shutting down) to every client, wait until their deliveries
+// in flight are acknowledged or ctx is done, persist session state, close
+// storage. Every goroutine the broker started has returned when it returns.
+func (b *Broker) Shutdown(ctx context.Context) error {
+	b.mu.Lock()
+	if b.closing {
+		b.mu.Unlock()
+		return ErrClosed
+	}
+	b.closing = true
+	b.mu.Unlock()
+
+	for _, l := range b.listeners {
+		_ = l.Close()
+	}
+	// Wait for in-flight deliveries to drain, polling; clients keep being served.
+	tick := time.NewTicker(10 * time.Millisecond)
+	for b.inflightTotal() > 0 {
+		select {
+		case <-ctx.Done():
+			goto disconnect
+		case <-tick.C:
+		}
+	}
+disconnect:
+	tick.Stop()
+	b.mu.Lock()
+	all := make([]*conn, 0, len(b.conns))
+	for c := range b.conns {
+		all = append(all, c)
+	}
+	b.mu.Unlock()
+	var dwg sync.WaitGroup
+	for _, c := range all {
+		dwg.Go(func() { c.disconnect(packets.ServerShuttingDown) })
+	}
+	dwg.Wait()
+	b.cancelLocals()
+	b.wg.Wait()
+	b.stopTimers()
+	return b.store.Close()
+}
+
+// Close stops the broker at once: listeners and connections are closed
+// without waiting. Every goroutine the broker started has returned when it
+// returns.
+func (b *Broker) Close() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := b.Shutdown(ctx)
+	if errors.Is(err, ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+// ServeConn serves one MQTT connection until it ends; listeners call it, and
+// so can a host with a transport of its own. It closes nc.
+func (b *Broker) ServeConn(listener string, nc net.Conn) {
+	b.mu.Lock()
+	if b.closing {
+		b.mu.Unlock()
+		_ = nc.Close()
+		return
+	}
+	b.wg.Add(1)
+	b.mu.Unlock()
+	defer b.wg.Done()
+	c := newConn(b, listener, nc)
+	c.serve()
+}
+
+func (b *Broker) inflightTotal() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for c := range b.conns {
+		s := c.sess
+		if s == nil {
+			continue
+		}
+		s.mu.Lock()
+		n += s.inflight.Len()
+		s.mu.Unlock()
+	}
+	return n
+}

@@ -1,0 +1,306 @@
+package broker
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/ternmq/broker/packets"
+	"github.com/ternmq/broker/topics"
+)
+
+// errClientDisconnect ends the read loop after a client DISCONNECT.
+var errClientDisconnect = errors.New("client sent DISCONNECT")
+
+// conn is one network connection. Its goroutine (the one that called
+// ServeConn) reads and handles packets; a writer goroutine runs only while
+// there is something to send (see writer.go).
+type conn struct {
+	b        *Broker
+	nc       net.Conn
+	listener string
+	r        *packets.Reader
+	version  packets.Version
+	info     ClientInfo
+	sess     *session
+	keep     time.Duration // 1.5 times the keep alive; 0: none
+	maxOut   int           // client's Maximum Packet Size (v5); 0: no limit
+	aliases  *topics.AliasesIn
+	done     chan struct{} // closed when the connection is fully torn down
+
+	// Guarded by sess.mu.
+	ctrl    []byte // encoded control packets waiting for the writer
+	writing bool   // a writer goroutine is running
+	dead    bool   // torn down: the writer must stop
+
+	// Reader goroutine only.
+	expiry0     bool // CONNECT had session expiry 0 [MQTT-3.14.2-2]
+	willOnClose bool // publish the will on teardown
+	closeOnce   sync.Once
+}
+
+func newConn(b *Broker, listener string, nc net.Conn) *conn {
+	return &conn{
+		b:           b,
+		nc:          nc,
+		listener:    listener,
+		r:           packets.NewReader(nc, b.limits.MaxPacketSize),
+		done:        make(chan struct{}),
+		willOnClose: true,
+	}
+}
+
+// serve runs the connection: CONNECT, then packets until the end.
+func (c *conn) serve() {
+	b := c.b
+	b.stats.ConnectionsTotal.Add(1)
+	defer c.r.Release()
+	_ = c.nc.SetReadDeadline(time.Now().Add(b.limits.ConnectTimeout))
+	fh, body, err := c.r.Next()
+	if err != nil {
+		c.fail(err, "reading CONNECT")
+		_ = c.nc.Close()
+		close(c.done)
+		return
+	}
+	if fh.Type != packets.CONNECT {
+		// The first packet must be CONNECT [MQTT-3.1.0-1].
+		c.fail(&packets.Error{Packet: fh.Type, Field: "packet type", Reason: "first packet is not CONNECT", Code: packets.ProtocolError}, "handshake")
+		_ = c.nc.Close()
+		close(c.done)
+		return
+	}
+	b.stats.BytesReceived.Add(int64(fh.Remaining + 2))
+	if !c.connect(fh, body) {
+		_ = c.nc.Close()
+		close(c.done)
+		return
+	}
+	err = c.readLoop()
+	c.teardown(err)
+}
+
+// readLoop handles packets until the connection ends.
+func (c *conn) readLoop() error {
+	b := c.b
+	if c.keep == 0 {
+		_ = c.nc.SetReadDeadline(time.Time{})
+	}
+	for {
+		if c.keep > 0 {
+			// Disconnect after 1.5 times the keep alive without a packet [MQTT-3.1.2-24].
+			_ = c.nc.SetReadDeadline(time.Now().Add(c.keep))
+		}
+		fh, body, err := c.r.Next()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() && c.keep > 0 {
+				c.disconnect(packets.KeepAliveTimeout)
+				return packets.KeepAliveTimeout
+			}
+			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+				return err
+			}
+			c.fail(err, "reading")
+			return err
+		}
+		b.stats.BytesReceived.Add(int64(fh.Remaining + 2))
+		b.metrics.PacketReceived(fh.Type, fh.Remaining)
+		if err := c.handle(fh, body); err != nil {
+			if err == errClientDisconnect {
+				return nil
+			}
+			c.fail(err, "handling "+fh.Type.String())
+			return err
+		}
+		if c.r.Buffered() == 0 {
+			c.flush()
+		}
+	}
+}
+
+// handle dispatches one packet.
+func (c *conn) handle(fh packets.FixedHeader, body []byte) error {
+	switch fh.Type {
+	case packets.PUBLISH:
+		return c.handlePublish(fh, body)
+	case packets.PUBACK, packets.PUBREC, packets.PUBREL, packets.PUBCOMP:
+		return c.handleAck(fh, body)
+	case packets.SUBSCRIBE:
+		return c.handleSubscribe(fh, body)
+	case packets.UNSUBSCRIBE:
+		return c.handleUnsubscribe(fh, body)
+	case packets.PINGREQ:
+		var p packets.Pingreq
+		if err := p.Decode(fh.Flags, body, c.version); err != nil {
+			return err
+		}
+		c.send(&packets.Pingresp{})
+		return nil
+	case packets.DISCONNECT:
+		return c.handleDisconnect(fh, body)
+	case packets.AUTH:
+		if !v5(c.version) {
+			return &packets.Error{Packet: fh.Type, Field: "packet type", Reason: "AUTH before MQTT 5", Code: packets.MalformedPacket}
+		}
+		var p packets.Auth
+		if err := p.Decode(fh.Flags, body, c.version); err != nil {
+			return err
+		}
+		// No enhanced authentication method was negotiated at CONNECT, so
+		// an AUTH packet is a protocol error [MQTT-4.12.0-1].
+		return &packets.Error{Packet: fh.Type, Field: "packet type", Reason: "no authentication method in use", Code: packets.ProtocolError}
+	case packets.CONNECT:
+		// A second CONNECT is a protocol violation [MQTT-3.1.0-2].
+		return &packets.Error{Packet: fh.Type, Field: "packet type", Reason: "second CONNECT", Code: packets.ProtocolError}
+	}
+	return &packets.Error{Packet: fh.Type, Field: "packet type", Reason: "not sent by clients", Code: packets.ProtocolError}
+}
+
+func (c *conn) handleDisconnect(fh packets.FixedHeader, body []byte) error {
+	var p packets.Disconnect
+	if err := p.Decode(fh.Flags, body, c.version); err != nil {
+		return err
+	}
+	if v5(c.version) && p.Properties.Present.Has(packets.PropSessionExpiry) {
+		if c.expiry0 && p.Properties.SessionExpiry != 0 {
+			// Expiry 0 at CONNECT cannot be raised at DISCONNECT [MQTT-3.14.2-2].
+			return &packets.Error{Packet: fh.Type, Field: "session expiry interval", Reason: "was 0 at CONNECT", Code: packets.ProtocolError}
+		}
+		s := c.sess
+		s.mu.Lock()
+		s.expiry = min(p.Properties.SessionExpiry, c.b.limits.MaxSessionExpiry)
+		s.mu.Unlock()
+	}
+	// A DISCONNECT discards the will [MQTT-3.14.4-3], unless v5 asks for it.
+	c.willOnClose = v5(c.version) && p.ReasonCode == packets.DisconnectWithWill
+	return errClientDisconnect
+}
+
+// send appends a control packet for the writer. Reader goroutine only: the
+// writer is woken by flush after the current read batch.
+func (c *conn) send(p packets.Packet) {
+	s := c.sess
+	s.mu.Lock()
+	if !c.dead {
+		var err error
+		c.ctrl, err = p.Append(c.ctrl, c.version)
+		if err != nil {
+			c.b.log.Error("encoding control packet", "client", c.info.ID, "type", p.Type().String(), "err", err)
+		}
+	}
+	s.mu.Unlock()
+}
+
+// flush wakes the writer if there is anything to write.
+func (c *conn) flush() {
+	s := c.sess
+	s.mu.Lock()
+	if len(c.ctrl) > 0 || s.queue.Len() > 0 {
+		c.kickLocked()
+	}
+	s.mu.Unlock()
+}
+
+// fail logs a connection-ending error at debug level and counts protocol
+// violations. For MQTT 5 it sends DISCONNECT with the error's reason code
+// before closing [MQTT-4.13.1-1].
+func (c *conn) fail(err error, during string) {
+	var pe *packets.Error
+	isProto := errors.As(err, &pe)
+	if rc, ok := err.(packets.ReasonCode); ok && rc.IsError() {
+		isProto = true
+	}
+	if isProto {
+		c.b.stats.ProtocolViolations.Add(1)
+		if c.sess != nil {
+			c.disconnect(packets.CodeOf(err))
+		}
+	}
+	c.b.log.Debug("connection closed", "client", c.info.ID, "remote", remoteString(c.nc), "during", during, "err", err)
+}
+
+// disconnect sends DISCONNECT with code to an MQTT 5 client (nothing to
+// older ones, which have no server DISCONNECT) and closes the connection.
+// Safe from any goroutine; bounded by a one-second write deadline.
+func (c *conn) disconnect(code packets.ReasonCode) {
+	c.closeOnce.Do(func() {
+		if v5(c.version) && c.sess != nil {
+			p := packets.Disconnect{ReasonCode: code}
+			if buf, err := p.Append(nil, c.version); err == nil {
+				_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
+				_, _ = c.nc.Write(buf)
+			}
+		}
+		_ = c.nc.Close()
+	})
+}
+
+// close closes the network connection without a DISCONNECT.
+func (c *conn) close() {
+	c.closeOnce.Do(func() { _ = c.nc.Close() })
+}
+
+// teardown detaches the connection from its session after the read loop
+// ended: the session ends or starts its expiry, the will goes out.
+func (c *conn) teardown(cause error) {
+	b := c.b
+	c.close()
+	s := c.sess
+	b.mu.Lock()
+	delete(b.conns, c)
+	s.mu.Lock()
+	c.dead = true
+	c.ctrl = nil
+	if s.conn == c {
+		s.conn = nil
+	}
+	w := s.will
+	s.will = nil
+	if !c.willOnClose {
+		w = nil
+	}
+	destroy := s.expiry == 0 && s.conn == nil && !s.ended
+	var delayed bool
+	if destroy {
+		s.endLocked()
+		if b.sessions[s.id] == s {
+			delete(b.sessions, s.id)
+		}
+	} else if s.conn == nil && !s.ended {
+		if s.expiry != 0xFFFFFFFF && !b.closing {
+			s.expiryTimer = time.AfterFunc(time.Duration(s.expiry)*time.Second, s.expire)
+		}
+		if w != nil && w.delay > 0 && !b.closing {
+			// Will delay: published later unless the session resumes first [MQTT-3.1.3-9].
+			delayed = true
+			s.will = w
+			s.willTimer = time.AfterFunc(time.Duration(w.delay)*time.Second, s.fireWill)
+		}
+	}
+	s.mu.Unlock()
+	b.mu.Unlock()
+	if destroy {
+		b.metrics.Sessions(-1)
+		b.forgetSession(s)
+	}
+	if w != nil && !delayed {
+		b.publishWill(w)
+	}
+	b.stats.Connected.Add(-1)
+	b.metrics.ClientDisconnected(c.listener)
+	for _, h := range b.hooks.disconnect {
+		h.OnDisconnect(&c.info, cause)
+	}
+	b.saveSession(s)
+	close(c.done)
+}
+
+func remoteString(nc net.Conn) string {
+	if a := nc.RemoteAddr(); a != nil {
+		return a.String()
+	}
+	return ""
+}

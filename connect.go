@@ -1,0 +1,263 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/ternmq/broker/packets"
+	"github.com/ternmq/broker/topics"
+)
+
+// connect handles the CONNECT packet; it reports whether the connection was
+// accepted (CONNACK 0 queued for sending).
+func (c *conn) connect(fh packets.FixedHeader, body []byte) bool {
+	b := c.b
+	var pk packets.Connect
+	if err := pk.Decode(fh.Flags, body, 0); err != nil {
+		c.b.stats.ProtocolViolations.Add(1)
+		c.b.log.Debug("bad CONNECT", "remote", remoteString(c.nc), "err", err)
+		code := packets.CodeOf(err)
+		switch {
+		case code == packets.UnsupportedProtocolVersion:
+			// Level unknown: answer in the 3.1.1 form, return code 1 [MQTT-3.1.2-2].
+			c.refuse(packets.V311, code)
+		case pk.Version == packets.V5:
+			// A v5 server may say why before closing [MQTT-3.2.2-8... 4.13.1-1].
+			c.refuse(packets.V5, code)
+		}
+		return false
+	}
+	c.version = pk.Version
+	c.info = ClientInfo{
+		ID:         string(pk.ClientID),
+		Username:   string(pk.Username),
+		Listener:   c.listener,
+		Remote:     c.nc.RemoteAddr(),
+		Version:    pk.Version,
+		CleanStart: pk.CleanStart,
+	}
+	isV5 := v5(pk.Version)
+	assigned := false
+	if len(pk.ClientID) == 0 {
+		if !isV5 && !pk.CleanStart {
+			// A zero-length client id needs clean session [MQTT-3.1.3-8].
+			c.refuse(c.version, packets.ClientIdentifierNotValid)
+			return false
+		}
+		c.info.ID = b.newClientID()
+		assigned = true // [MQTT-3.1.3-6], [MQTT-3.2.2-16]
+	}
+	if !isV5 && pk.KeepAlive > b.limits.KeepAliveMax {
+		// 3.1.x has no way to lower the keep alive: refuse, as Mosquitto does.
+		c.refuse(c.version, packets.ClientIdentifierNotValid)
+		return false
+	}
+	if max := b.limits.MaxConnections; max > 0 && b.stats.Connected.Load() >= int64(max) {
+		c.refuse(c.version, packets.QuotaExceeded)
+		return false
+	}
+	if code := b.authenticate(c, &pk); code != packets.Success {
+		c.refuse(c.version, code)
+		return false
+	}
+	for _, h := range b.hooks.connect {
+		if err := h.OnConnect(&c.info, &pk); err != nil {
+			c.refuse(c.version, codeOr(err, packets.NotAuthorized))
+			return false
+		}
+	}
+
+	// Session parameters.
+	var expiry uint32
+	window := b.limits.MaxInflight
+	if isV5 {
+		expiry = pk.Properties.SessionExpiry
+		c.expiry0 = expiry == 0
+		if pk.Properties.Present.Has(packets.PropReceiveMaximum) {
+			window = min(window, int(pk.Properties.ReceiveMaximum))
+		}
+		if pk.Properties.Present.Has(packets.PropMaximumPacketSize) {
+			c.maxOut = int(pk.Properties.MaximumPacketSize)
+		}
+		c.aliases = topics.NewAliasesIn(b.limits.TopicAliasMaximum)
+	} else if !pk.CleanStart {
+		expiry = 0xFFFFFFFF // a 3.1.x persistent session does not expire [MQTT-3.1.2-4]
+	}
+	expiry = min(expiry, b.limits.MaxSessionExpiry)
+	keepAlive := pk.KeepAlive
+	serverKeepAlive := false
+	if isV5 && (keepAlive > b.limits.KeepAliveMax || keepAlive == 0 && b.limits.KeepAliveMax < 65535) {
+		keepAlive = b.limits.KeepAliveMax // Server Keep Alive [MQTT-3.2.2-21]
+		serverKeepAlive = true
+	}
+	c.keep = time.Duration(keepAlive) * 1500 * time.Millisecond
+
+	var w *will
+	if pk.WillFlag {
+		w = newWill(c, &pk)
+	}
+
+	ack := packets.Connack{}
+	if isV5 {
+		p := &ack.Properties
+		if assigned {
+			p.AssignedClientID = []byte(c.info.ID)
+			p.Present.Add(packets.PropAssignedClientID)
+		}
+		if serverKeepAlive {
+			p.ServerKeepAlive = keepAlive
+			p.Present.Add(packets.PropServerKeepAlive)
+		}
+		if expiry != pk.Properties.SessionExpiry {
+			p.SessionExpiry = expiry
+			p.Present.Add(packets.PropSessionExpiry)
+		}
+		p.ReceiveMaximum = b.limits.ReceiveMaximum
+		p.Present.Add(packets.PropReceiveMaximum)
+		p.MaximumPacketSize = uint32(b.limits.MaxPacketSize)
+		p.Present.Add(packets.PropMaximumPacketSize)
+		p.TopicAliasMaximum = b.limits.TopicAliasMaximum
+		p.Present.Add(packets.PropTopicAliasMaximum)
+	}
+
+	_, _, err := b.attach(c, pk.CleanStart, expiry, window, w, &ack)
+	if err != nil {
+		c.refuse(c.version, packets.ServerUnavailable)
+		return false
+	}
+	b.stats.Connected.Add(1)
+	b.metrics.ClientConnected(c.listener)
+	return true
+}
+
+// attach binds the connection to the session of its client identifier,
+// taking the session over from an older connection [MQTT-3.1.4-3], then
+// queues CONNACK and, for a resumed session, the resends.
+func (b *Broker) attach(c *conn, clean bool, expiry uint32, window int, w *will, ack *packets.Connack) (*session, bool, error) {
+	id := c.info.ID
+	for {
+		b.mu.Lock()
+		if b.closing {
+			b.mu.Unlock()
+			return nil, false, ErrClosed
+		}
+		s := b.sessions[id]
+		present := false
+		var discarded *session
+		if s != nil {
+			s.mu.Lock()
+			if old := s.conn; old != nil {
+				s.mu.Unlock()
+				b.mu.Unlock()
+				old.disconnect(packets.SessionTakenOver)
+				<-old.done
+				continue
+			}
+			if clean || s.ended {
+				// Clean start discards the old session [MQTT-3.1.2-4].
+				s.endLocked()
+				s.mu.Unlock()
+				delete(b.sessions, id)
+				b.metrics.Sessions(-1)
+				discarded = s
+				s = nil
+			} else {
+				present = true // [MQTT-3.2.2-2]
+				if s.expiryTimer != nil {
+					s.expiryTimer.Stop()
+					s.expiryTimer = nil
+				}
+				if s.willTimer != nil {
+					// Resumed before the will delay ended: no will [MQTT-3.1.3-9].
+					s.willTimer.Stop()
+					s.willTimer = nil
+					s.will = nil
+				}
+			}
+		}
+		if s == nil {
+			s = newSession(b, id)
+			b.sessions[id] = s
+			b.metrics.Sessions(1)
+			s.mu.Lock()
+		}
+		s.conn = c
+		s.info = &c.info
+		s.expiry = expiry
+		s.window = window
+		s.will = w
+		c.sess = s
+		b.conns[c] = struct{}{}
+		ack.SessionPresent = present
+		var err error
+		if c.ctrl, err = ack.Append(c.ctrl[:0], c.version); err != nil {
+			b.log.Error("encoding CONNACK", "err", err)
+		}
+		if present {
+			s.inflight.Requeue(&s.queue) // resend unacknowledged [MQTT-4.4.0-1]
+		}
+		c.kickLocked()
+		s.mu.Unlock()
+		b.mu.Unlock()
+		if discarded != nil {
+			b.forgetSession(discarded)
+		}
+		b.saveSession(s)
+		return s, present, nil
+	}
+}
+
+// refuse answers CONNECT with a failure CONNACK (mapped to a 3.1.x return
+// code for older clients) [MQTT-3.2.2-5]; the caller closes the connection.
+func (c *conn) refuse(v packets.Version, code packets.ReasonCode) {
+	ack := packets.Connack{ReasonCode: code}
+	buf, err := ack.Append(nil, v)
+	if err != nil {
+		return
+	}
+	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = c.nc.Write(buf)
+	c.b.log.Debug("connection refused", "client", c.info.ID, "remote", remoteString(c.nc), "code", code.Error())
+}
+
+// authenticate asks the Authenticator, if any.
+func (b *Broker) authenticate(c *conn, pk *packets.Connect) packets.ReasonCode {
+	if b.authn == nil {
+		return packets.Success
+	}
+	cr := Credentials{ClientInfo: c.info}
+	if pk.PasswordFlag {
+		cr.Password = append([]byte{}, pk.Password...)
+	}
+	if pk.Properties.Present.Has(packets.PropAuthMethod) {
+		cr.AuthMethod = string(pk.Properties.AuthMethod)
+		cr.AuthData = append([]byte(nil), pk.Properties.AuthData...)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), b.limits.ConnectTimeout)
+	defer cancel()
+	if err := b.authn.Authenticate(ctx, &cr); err != nil {
+		return codeOr(err, packets.NotAuthorized)
+	}
+	return packets.Success
+}
+
+// codeOr returns the reason code err carries, or def.
+func codeOr(err error, def packets.ReasonCode) packets.ReasonCode {
+	var rc packets.ReasonCode
+	if errors.As(err, &rc) && rc.IsError() {
+		return rc
+	}
+	var pe *packets.Error
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return def
+}
+
+// newClientID makes a unique client identifier for a client that sent none.
+func (b *Broker) newClientID() string {
+	n := b.nextAnon.Add(1)
+	return "tern-" + strconv.FormatInt(b.startAt.UnixNano(), 36) + "-" + strconv.FormatUint(n, 36)
+}

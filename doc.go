@@ -1,0 +1,43 @@
+// Package broker is Tern, an MQTT 3.1, 3.1.1 and 5.0 broker to embed in Go
+// programs.
+//
+//	b, err := broker.New(broker.WithListener(l))
+//	err = b.Start(ctx)
+//	defer b.Shutdown(ctx)
+//
+// Listeners (package listeners and its subpackages) hand connections to the
+// broker; storage backends (package storage) persist sessions and retained
+// messages; small hook interfaces (hooks.go) let a host authenticate,
+// authorize, observe and modify. The in-process API (Publish, Subscribe)
+// routes messages for the host without a socket.
+//
+// # Connection I/O
+//
+// Each connection has one reader goroutine (the one that called ServeConn),
+// which decodes packets from a pooled read buffer held only while bytes are
+// pending (packets.Reader), handles them and queues replies. Outbound traffic
+// goes through the session: publishers append deliveries to the session's
+// bounded queue and start a writer goroutine if none runs. The writer takes
+// control packets and a batch of deliveries, encodes them into one pooled
+// buffer (a message is encoded once per variant - protocol version, QoS,
+// retain - and shared; only the packet identifier is patched per
+// subscriber) and writes them with a single Write, then exits when nothing
+// is left. An idle connection therefore holds one goroutine blocked in Read
+// and no buffers.
+//
+// # Lock order
+//
+// Broker.mu (sessions, connections) before session.mu (queue, in-flight,
+// subscriptions, and the conn fields ctrl/writing/dead). The topic trie and
+// the retained index lock internally and are leaves: never call back into the
+// broker while holding them. Storage is called without session locks, except
+// where a removal must stay ordered with the in-flight window.
+//
+// # Overflow policy
+//
+// A session's queue holds at most Limits.MaxQueuedMessages deliveries. When
+// it is full, new deliveries for that session are dropped, counted in
+// Stats.MessagesDropped and reported to DropHook and Metrics; other clients
+// and the publisher are not slowed. QoS 0 messages for a disconnected
+// session are not queued (DropOfflineQoS0), as in Mosquitto's default.
+package broker

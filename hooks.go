@@ -1,0 +1,155 @@
+package broker
+
+import (
+	"context"
+	"net"
+
+	"github.com/ternmq/broker/packets"
+	"github.com/ternmq/broker/sessions"
+)
+
+// Message is an application message as the broker routes it. A PublishHook
+// may modify it before it is routed; after that it is shared and immutable.
+type Message = sessions.Message
+
+// ClientInfo describes a connected client to hooks, authenticators and
+// authorizers. It must not be modified.
+type ClientInfo struct {
+	ID         string
+	Username   string
+	Listener   string          // name of the listener it came through ("local" for the in-process API)
+	Remote     net.Addr        // nil for in-process clients
+	Version    packets.Version // protocol level
+	CleanStart bool
+}
+
+// Credentials is what a CONNECT presents for authentication.
+type Credentials struct {
+	ClientInfo
+	Password []byte // nil when the password flag is not set
+	// AuthMethod and AuthData are the MQTT 5 enhanced authentication fields.
+	AuthMethod string
+	AuthData   []byte
+}
+
+// Authenticator decides whether a client may connect. Return nil to accept,
+// or a packets.ReasonCode (BadUserNameOrPassword, NotAuthorized, Banned,
+// ...) to refuse; any other error refuses with NotAuthorized.
+type Authenticator interface {
+	Authenticate(ctx context.Context, c *Credentials) error
+}
+
+// Authorizer decides what a connected client may do. The broker asks on
+// every PUBLISH and on every topic filter of a SUBSCRIBE.
+type Authorizer interface {
+	CanPublish(c *ClientInfo, topic string) bool
+	CanSubscribe(c *ClientInfo, filter string) bool
+}
+
+// ReadAuthorizer is an optional capability of an Authorizer: when present
+// the broker also asks it before delivering a message (retained or live) to
+// a client, as Mosquitto's read ACLs do.
+type ReadAuthorizer interface {
+	CanRead(c *ClientInfo, topic string) bool
+}
+
+// DropReason says why a delivery was dropped.
+type DropReason string
+
+// Drop reasons reported to DropHook and Metrics.
+const (
+	DropQueueFull   DropReason = "queue_full"   // the session's queue held MaxQueuedMessages
+	DropExpired     DropReason = "expired"      // the message expiry passed while queued
+	DropTooLarge    DropReason = "too_large"    // larger than the client's Maximum Packet Size [MQTT-3.1.2-25]
+	DropOfflineQoS0 DropReason = "offline_qos0" // QoS 0 for a disconnected session is not queued
+)
+
+// Metrics receives the broker's metric events (see package metrics for a
+// Prometheus implementation). Methods are called on hot paths: they must be
+// cheap and must not block.
+type Metrics interface {
+	ClientConnected(listener string)
+	ClientDisconnected(listener string)
+	PacketReceived(t packets.Type, bytes int)
+	PacketSent(bytes int)
+	MessageReceived(qos byte)
+	MessageDelivered(qos byte)
+	MessageDropped(reason DropReason)
+	Subscriptions(delta int)
+	Sessions(delta int)
+	Retained(count int)
+}
+
+// ConnectHook is called after authentication, before CONNACK. Returning a
+// packets.ReasonCode refuses the connection with that code.
+type ConnectHook interface {
+	OnConnect(c *ClientInfo, pkt *packets.Connect) error
+}
+
+// DisconnectHook is called when a connection ends; err is nil for a clean
+// DISCONNECT.
+type DisconnectHook interface {
+	OnDisconnect(c *ClientInfo, err error)
+}
+
+// SubscribeHook is called for each topic filter of a SUBSCRIBE after
+// authorization. It may lower sub.QoS; returning a packets.ReasonCode
+// refuses the filter with that code.
+type SubscribeHook interface {
+	OnSubscribe(c *ClientInfo, sub *packets.Subscription) error
+}
+
+// PublishHook is called for each PUBLISH (and in-process publish) before it
+// is routed. It may modify m; returning a packets.ReasonCode refuses the
+// message (v5 clients get that code in PUBACK/PUBREC).
+type PublishHook interface {
+	OnPublish(c *ClientInfo, m *Message) error
+}
+
+// DropHook is called when a delivery to a client is dropped.
+type DropHook interface {
+	OnDropped(clientID string, m *Message, reason DropReason)
+}
+
+// hookSet holds the registered hooks by capability.
+type hookSet struct {
+	connect    []ConnectHook
+	disconnect []DisconnectHook
+	subscribe  []SubscribeHook
+	publish    []PublishHook
+	drop       []DropHook
+}
+
+func (h *hookSet) add(hooks ...any) {
+	for _, x := range hooks {
+		if v, ok := x.(ConnectHook); ok {
+			h.connect = append(h.connect, v)
+		}
+		if v, ok := x.(DisconnectHook); ok {
+			h.disconnect = append(h.disconnect, v)
+		}
+		if v, ok := x.(SubscribeHook); ok {
+			h.subscribe = append(h.subscribe, v)
+		}
+		if v, ok := x.(PublishHook); ok {
+			h.publish = append(h.publish, v)
+		}
+		if v, ok := x.(DropHook); ok {
+			h.drop = append(h.drop, v)
+		}
+	}
+}
+
+// noMetrics is the default Metrics: it does nothing.
+type noMetrics struct{}
+
+func (noMetrics) ClientConnected(string)           {}
+func (noMetrics) ClientDisconnected(string)        {}
+func (noMetrics) PacketReceived(packets.Type, int) {}
+func (noMetrics) PacketSent(int)                   {}
+func (noMetrics) MessageReceived(byte)             {}
+func (noMetrics) MessageDelivered(byte)            {}
+func (noMetrics) MessageDropped(DropReason)        {}
+func (noMetrics) Subscriptions(int)                {}
+func (noMetrics) Sessions(int)                     {}
+func (noMetrics) Retained(int)                     {}

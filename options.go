@@ -1,0 +1,110 @@
+package broker
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/ternmq/broker/listeners"
+	"github.com/ternmq/broker/storage"
+)
+
+// Option configures a Broker; pass them to New.
+type Option func(*Broker)
+
+// Limits bounds what clients may do. The zero value of a field means "use
+// the default" (see DefaultLimits); defaults are safe for production.
+type Limits struct {
+	MaxConnections    int           // simultaneous connections; 0: unlimited
+	MaxPacketSize     int           // largest packet accepted, in bytes
+	ReceiveMaximum    uint16        // QoS>0 PUBLISHes a client may have unacknowledged towards the broker (v5)
+	MaxInflight       int           // QoS>0 deliveries unacknowledged towards a client
+	MaxQueuedMessages int           // deliveries queued per session; beyond, new ones are dropped and counted
+	ConnectTimeout    time.Duration // time allowed between accept and CONNECT
+	KeepAliveMax      uint16        // largest keep alive accepted, seconds (v5: Server Keep Alive; v3: refused above)
+	MaxSessionExpiry  uint32        // cap on the session expiry interval, seconds (0xFFFFFFFF: no cap)
+	MaxMessageExpiry  uint32        // cap on the message expiry interval, seconds (0: no cap)
+	TopicAliasMaximum uint16        // topic aliases a v5 client may use towards the broker
+	WriteTimeout      time.Duration // a write that cannot complete in this time closes the connection
+}
+
+// DefaultLimits are the limits used for every field left zero.
+var DefaultLimits = Limits{
+	MaxPacketSize:     1 << 20,
+	ReceiveMaximum:    1024,
+	MaxInflight:       4096,
+	MaxQueuedMessages: 65536,
+	ConnectTimeout:    10 * time.Second,
+	KeepAliveMax:      65535,
+	MaxSessionExpiry:  0xFFFFFFFF,
+	TopicAliasMaximum: 65535,
+	WriteTimeout:      30 * time.Second,
+}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits
+	if l.MaxConnections > 0 {
+		d.MaxConnections = l.MaxConnections
+	}
+	if l.MaxPacketSize > 0 {
+		d.MaxPacketSize = l.MaxPacketSize
+	}
+	if l.ReceiveMaximum > 0 {
+		d.ReceiveMaximum = l.ReceiveMaximum
+	}
+	if l.MaxInflight > 0 {
+		d.MaxInflight = min(l.MaxInflight, 65535)
+	}
+	if l.MaxQueuedMessages > 0 {
+		d.MaxQueuedMessages = l.MaxQueuedMessages
+	}
+	if l.ConnectTimeout > 0 {
+		d.ConnectTimeout = l.ConnectTimeout
+	}
+	if l.KeepAliveMax > 0 {
+		d.KeepAliveMax = l.KeepAliveMax
+	}
+	if l.MaxSessionExpiry > 0 {
+		d.MaxSessionExpiry = l.MaxSessionExpiry
+	}
+	if l.MaxMessageExpiry > 0 {
+		d.MaxMessageExpiry = l.MaxMessageExpiry
+	}
+	if l.TopicAliasMaximum > 0 {
+		d.TopicAliasMaximum = l.TopicAliasMaximum
+	}
+	if l.WriteTimeout > 0 {
+		d.WriteTimeout = l.WriteTimeout
+	}
+	return d
+}
+
+// WithListener adds a listener; the broker serves it from Start until Close.
+func WithListener(l listeners.Listener) Option {
+	return func(b *Broker) { b.listeners = append(b.listeners, l) }
+}
+
+// WithStorage sets the persistence backend (default: storage/memory).
+// The broker closes it on Shutdown or Close.
+func WithStorage(s storage.Store) Option { return func(b *Broker) { b.store = s } }
+
+// WithAuthenticator sets who may connect (default: everyone).
+func WithAuthenticator(a Authenticator) Option { return func(b *Broker) { b.authn = a } }
+
+// WithAuthorizer sets who may publish and subscribe to what (default: all).
+func WithAuthorizer(a Authorizer) Option { return func(b *Broker) { b.authz = a } }
+
+// WithMetrics sets the receiver of metric events (default: none).
+func WithMetrics(m Metrics) Option { return func(b *Broker) { b.metrics = m } }
+
+// WithHooks registers lifecycle and message hooks. Each value may implement
+// any of ConnectHook, DisconnectHook, SubscribeHook, PublishHook and
+// DropHook; the broker finds out which by type assertion.
+func WithHooks(hooks ...any) Option {
+	return func(b *Broker) { b.hooks.add(hooks...) }
+}
+
+// WithLogger sets the logger (default: slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(b *Broker) { b.log = l } }
+
+// WithLimits sets the client limits; zero fields keep their defaults.
+func WithLimits(l Limits) Option { return func(b *Broker) { b.limits = l.withDefaults() } }

@@ -1,0 +1,236 @@
+package broker
+
+import (
+	"time"
+	"unicode/utf8"
+
+	"github.com/ternmq/broker/packets"
+	"github.com/ternmq/broker/sessions"
+	"github.com/ternmq/broker/topics"
+)
+
+// handlePublish handles an inbound PUBLISH: validate, authorize, route,
+// retain, acknowledge.
+func (c *conn) handlePublish(fh packets.FixedHeader, body []byte) error {
+	b := c.b
+	var pk packets.Publish
+	if err := pk.Decode(fh.Flags, body, c.version); err != nil {
+		return err
+	}
+	b.stats.MessagesReceived.Add(1)
+	b.metrics.MessageReceived(pk.QoS)
+	topic := pk.Topic
+	if v5(c.version) {
+		if pk.Properties.Present.Has(packets.PropTopicAlias) {
+			t, err := c.aliases.Resolve(pk.Properties.TopicAlias, topic)
+			if err != nil {
+				// Alias 0, above the maximum, or unknown [MQTT-3.3.2-8, 3.3.2-9].
+				return &packets.Error{Packet: packets.PUBLISH, Field: "topic alias", Reason: err.Error(), Code: packets.TopicAliasInvalid}
+			}
+			topic = t
+		}
+		if pk.Properties.PayloadFormat == 1 && !utf8.Valid(pk.Payload) {
+			// [MQTT-3.3.2-4]: the receiver may reject a payload that is not UTF-8.
+			return c.ackPublish(&pk, packets.PayloadFormatInvalid)
+		}
+	}
+	if err := topics.ValidateName(topic); err != nil {
+		return &packets.Error{Packet: packets.PUBLISH, Field: "topic name", Reason: err.Error(), Code: packets.TopicNameInvalid}
+	}
+	s := c.sess
+	if pk.QoS == 2 {
+		s.mu.Lock()
+		if _, dup := s.awaitingRel[pk.PacketID]; dup {
+			// Already received and routed: acknowledge again, deliver once [MQTT-4.3.3-10].
+			s.mu.Unlock()
+			c.send(&packets.Ack{Kind: packets.PUBREC, PacketID: pk.PacketID})
+			return nil
+		}
+		if v5(c.version) && len(s.awaitingRel) >= int(b.limits.ReceiveMaximum) {
+			s.mu.Unlock()
+			return &packets.Error{Packet: packets.PUBLISH, Field: "packet identifier", Reason: "receive maximum exceeded", Code: packets.ReceiveMaximumExceeded} // [MQTT-3.3.4-9]
+		}
+		s.mu.Unlock()
+	}
+	if b.authz != nil && !b.authz.CanPublish(&c.info, string(topic)) {
+		return c.ackPublish(&pk, packets.NotAuthorized)
+	}
+	var props *packets.Properties
+	if v5(c.version) {
+		props = &pk.Properties
+	}
+	m := sessions.NewMessage(topic, pk.Payload, pk.QoS, pk.Retain, props)
+	m.Origin = c.info.ID
+	m.Created = time.Now()
+	if v5(c.version) && pk.Properties.Present.Has(packets.PropMessageExpiry) {
+		m.Expiry = m.Created.Add(time.Duration(b.capExpiry(pk.Properties.MessageExpiry)) * time.Second)
+	} else if b.limits.MaxMessageExpiry > 0 {
+		m.Expiry = m.Created.Add(time.Duration(b.limits.MaxMessageExpiry) * time.Second)
+	}
+	for _, h := range b.hooks.publish {
+		if err := h.OnPublish(&c.info, m); err != nil {
+			return c.ackPublish(&pk, codeOr(err, packets.NotAuthorized))
+		}
+	}
+	if m.Retain {
+		if err := b.retain(m); err != nil {
+			return c.ackPublish(&pk, packets.UnspecifiedError)
+		}
+	}
+	n := b.route(m)
+	code := packets.Success
+	if n == 0 {
+		code = packets.NoMatchingSubscribers
+	}
+	return c.ackPublish(&pk, code)
+}
+
+// ackPublish sends PUBACK or PUBREC for pk with code (v5) and records an
+// accepted QoS 2 identifier. For 3.1.x clients a refused message is still
+// acknowledged (they have no way to hear why) and silently dropped.
+func (c *conn) ackPublish(pk *packets.Publish, code packets.ReasonCode) error {
+	if !v5(c.version) {
+		code = packets.Success
+	}
+	switch pk.QoS {
+	case 1:
+		c.send(&packets.Ack{Kind: packets.PUBACK, PacketID: pk.PacketID, ReasonCode: code})
+	case 2:
+		if !code.IsError() {
+			s := c.sess
+			s.mu.Lock()
+			if s.awaitingRel == nil {
+				s.awaitingRel = make(map[uint16]struct{})
+			}
+			s.awaitingRel[pk.PacketID] = struct{}{}
+			s.mu.Unlock()
+		}
+		c.send(&packets.Ack{Kind: packets.PUBREC, PacketID: pk.PacketID, ReasonCode: code})
+	}
+	return nil
+}
+
+func (b *Broker) capExpiry(secs uint32) uint32 {
+	if b.limits.MaxMessageExpiry > 0 {
+		return min(secs, b.limits.MaxMessageExpiry)
+	}
+	return secs
+}
+
+// routeState is the reusable scratch space of one route call.
+type routeState struct {
+	m      topics.Matches[subscriber, subscription]
+	merged map[subscriber]int
+	out    []sessions.Delivery
+	to     []subscriber
+}
+
+// route delivers m to every matching subscription and returns how many
+// subscribers it went to. Overlapping subscriptions of one client give one
+// delivery at the highest granted QoS, carrying every subscription
+// identifier [MQTT-3.3.4-2, 3.3.4-3]; a shared group gets one delivery,
+// to one member [MQTT-4.8.2].
+func (b *Broker) route(m *sessions.Message) int {
+	st := b.matches.Get().(*routeState)
+	b.subs.Match(unsafeBytes(m.Topic), &st.m)
+	n := 0
+	if len(st.m.Subs) == 1 {
+		e := &st.m.Subs[0]
+		if b.accepts(e.Key, e.Value, m) {
+			e.Key.deliver(b.delivery(m, e.Value))
+			n++
+		}
+	} else if len(st.m.Subs) > 1 {
+		if st.merged == nil {
+			st.merged = make(map[subscriber]int)
+		}
+		for i := range st.m.Subs {
+			e := &st.m.Subs[i]
+			if !b.accepts(e.Key, e.Value, m) {
+				continue
+			}
+			if j, ok := st.merged[e.Key]; ok {
+				d := &st.out[j]
+				d.QoS = max(d.QoS, grantedQoS(m.QoS, e.Value.qos))
+				d.Retain = d.Retain || (e.Value.rap && m.Retain)
+				if e.Value.id != 0 {
+					d.SubIDs = append(d.SubIDs, e.Value.id)
+				}
+				continue
+			}
+			st.merged[e.Key] = len(st.out)
+			st.out = append(st.out, b.delivery(m, e.Value))
+			st.to = append(st.to, e.Key)
+		}
+		for i, d := range st.out {
+			st.to[i].deliver(d)
+		}
+		n += len(st.out)
+		clear(st.merged)
+		clear(st.out)
+		clear(st.to)
+		st.out, st.to = st.out[:0], st.to[:0]
+	}
+	for _, g := range st.m.Groups {
+		if b.deliverShared(g, m) {
+			n++
+		}
+	}
+	clear(st.m.Subs)
+	clear(st.m.Groups)
+	st.m.Reset()
+	b.matches.Put(st)
+	return n
+}
+
+// accepts applies No Local [MQTT-3.8.3-3] and read authorization.
+func (b *Broker) accepts(to subscriber, so subscription, m *sessions.Message) bool {
+	if so.noLocal && m.Origin != "" && to.client().ID == m.Origin {
+		return false
+	}
+	if b.authzRead != nil && !b.authzRead.CanRead(to.client(), m.Topic) {
+		return false
+	}
+	return true
+}
+
+// delivery is what one subscription gets of m: granted QoS, retain flag
+// cleared unless Retain As Published [MQTT-3.3.1-9..13], identifier.
+func (b *Broker) delivery(m *sessions.Message, so subscription) sessions.Delivery {
+	d := sessions.Delivery{Msg: m, QoS: grantedQoS(m.QoS, so.qos), Retain: so.rap && m.Retain}
+	if so.id != 0 {
+		d.SubIDs = []uint32{so.id}
+	}
+	return d
+}
+
+// deliverShared sends m to one member of a shared group, round robin,
+// skipping members that are offline.
+func (b *Broker) deliverShared(g *topics.Group[subscriber, subscription], m *sessions.Message) bool {
+	members := g.Members()
+	if len(members) == 0 {
+		return false
+	}
+	start := int(g.Next() % uint32(len(members)))
+	for i := range members {
+		e := members[(start+i)%len(members)]
+		if s, ok := e.Key.(*session); ok && !s.online() && i < len(members)-1 {
+			continue
+		}
+		if !b.accepts(e.Key, e.Value, m) {
+			continue
+		}
+		e.Key.deliver(b.delivery(m, e.Value))
+		return true
+	}
+	return false
+}
+
+// dropped counts a dropped delivery and tells the hooks.
+func (b *Broker) dropped(clientID string, m *sessions.Message, why DropReason) {
+	b.stats.MessagesDropped.Add(1)
+	b.metrics.MessageDropped(why)
+	for _, h := range b.hooks.drop {
+		h.OnDropped(clientID, m, why)
+	}
+}

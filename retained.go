@@ -1,0 +1,27 @@
+package broker
+
+import (
+	"context"
+
+	"github.com/ternmq/broker/sessions"
+)
+
+// retain stores, replaces or (with an empty payload) deletes the retained
+// message of m's topic [MQTT-3.3.1-5..7], in memory and in storage.
+func (b *Broker) retain(m *sessions.Message) error {
+	ctx := context.Background()
+	if len(m.Payload) == 0 {
+		if b.retained.Delete(m.Topic) {
+			b.metrics.Retained(b.retained.Len())
+			return b.store.Retained().Delete(ctx, m.Topic)
+		}
+		return nil
+	}
+	if err := b.store.Retained().Set(ctx, toStored(m)); err != nil {
+		b.log.Error("storing retained message", "topic", m.Topic, "err", err)
+		return err
+	}
+	b.retained.Set(m.Topic, m)
+	b.metrics.Retained(b.retained.Len())
+	return nil
+}

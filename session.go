@@ -1,0 +1,175 @@
+package broker
+
+import (
+	"sync"
+	"time"
+
+	"github.com/ternmq/broker/packets"
+	"github.com/ternmq/broker/sessions"
+	"github.com/ternmq/broker/topics"
+)
+
+// subscriber is what the router delivers to: a session, or a callback
+// subscription of the in-process API.
+type subscriber interface {
+	deliver(d sessions.Delivery)
+	client() *ClientInfo
+}
+
+// subscription is one subscription's options as stored in the trie.
+type subscription struct {
+	qos     byte
+	noLocal bool
+	rap     bool // retain as published
+	rh      byte // retain handling
+	id      uint32
+}
+
+// session is the broker's state for one client identifier. It outlives
+// connections when it is persistent (session expiry above zero).
+type session struct {
+	b  *Broker
+	id string
+
+	mu          sync.Mutex // guards every field below, and the ctrl/writing/dead fields of conn
+	conn        *conn      // nil while disconnected
+	info        *ClientInfo
+	queue       sessions.Queue
+	inflight    sessions.Inflight
+	window      int                     // QoS>0 deliveries allowed in flight
+	subs        map[string]subscription // by filter, as subscribed
+	awaitingRel map[uint16]struct{}     // inbound QoS 2 ids awaiting PUBREL
+	expiry      uint32                  // session expiry interval, seconds
+	will        *will
+	expiryTimer *time.Timer
+	willTimer   *time.Timer
+	ended       bool
+	persisted   bool // saved in storage
+}
+
+func newSession(b *Broker, id string) *session {
+	s := &session{b: b, id: id, subs: make(map[string]subscription)}
+	s.queue.Max = b.limits.MaxQueuedMessages
+	return s
+}
+
+func (s *session) client() *ClientInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.info
+}
+
+// deliver queues d for the client and wakes the writer.
+func (s *session) deliver(d sessions.Delivery) {
+	s.mu.Lock()
+	c := s.conn
+	if s.ended || (c == nil && d.QoS == 0) {
+		s.mu.Unlock()
+		if !s.ended {
+			s.b.dropped(s.id, d.Msg, DropOfflineQoS0)
+		}
+		return
+	}
+	if !s.queue.Push(d) {
+		s.mu.Unlock()
+		s.b.dropped(s.id, d.Msg, DropQueueFull)
+		return
+	}
+	if c != nil {
+		c.kickLocked()
+	}
+	s.mu.Unlock()
+}
+
+// endLocked discards the session's state: subscriptions, queue, in-flight
+// messages. Called with b.mu and s.mu held.
+func (s *session) endLocked() {
+	for f := range s.subs {
+		s.b.subs.Unsubscribe(f, s)
+	}
+	s.b.metrics.Subscriptions(-len(s.subs))
+	s.subs = nil
+	s.queue.Clear()
+	s.inflight.Clear()
+	s.awaitingRel = nil
+	s.ended = true
+	if s.expiryTimer != nil {
+		s.expiryTimer.Stop()
+	}
+}
+
+// expire ends a disconnected session whose expiry interval has passed.
+func (s *session) expire() {
+	b := s.b
+	b.mu.Lock()
+	s.mu.Lock()
+	if s.conn != nil || s.ended || b.sessions[s.id] != s {
+		s.mu.Unlock()
+		b.mu.Unlock()
+		return
+	}
+	w := s.will
+	s.will = nil
+	if s.willTimer != nil {
+		s.willTimer.Stop()
+	}
+	s.endLocked()
+	delete(b.sessions, s.id)
+	s.mu.Unlock()
+	b.mu.Unlock()
+	b.metrics.Sessions(-1)
+	b.forgetSession(s)
+	if w != nil {
+		b.publishWill(w) // the will is sent at the latest when the session ends [MQTT-3.1.3-9]
+	}
+}
+
+// subscribe records a subscription in the session and the trie; existed
+// reports whether the session already had this filter.
+func (s *session) subscribe(filter string, so subscription) (existed bool) {
+	s.mu.Lock()
+	if s.ended {
+		s.mu.Unlock()
+		return false
+	}
+	_, existed = s.subs[filter]
+	s.subs[filter] = so
+	s.mu.Unlock()
+	s.b.subs.Subscribe(filter, s, so)
+	if !existed {
+		s.b.metrics.Subscriptions(1)
+	}
+	return existed
+}
+
+// unsubscribe removes a subscription; it reports whether one existed.
+func (s *session) unsubscribe(filter string) bool {
+	s.mu.Lock()
+	_, ok := s.subs[filter]
+	delete(s.subs, filter)
+	s.mu.Unlock()
+	if ok {
+		s.b.subs.Unsubscribe(filter, s)
+		s.b.metrics.Subscriptions(-1)
+	}
+	return ok
+}
+
+// grantedQoS is the QoS a subscription delivers a message published at qos.
+func grantedQoS(published, subscribed byte) byte { return min(published, subscribed) }
+
+// isShared reports whether filter is a shared subscription.
+func isShared(filter string) bool {
+	_, _, ok := topics.ParseShared(filter)
+	return ok
+}
+
+// v5 reports whether the connection speaks MQTT 5.
+func v5(v packets.Version) bool { return v == packets.V5 }
+
+// online reports whether a client is connected to the session.
+func (s *session) online() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conn != nil
+}

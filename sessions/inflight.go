@@ -1,0 +1,121 @@
+package sessions
+
+import "errors"
+
+// ErrNoPacketID is returned when every packet identifier is in flight.
+var ErrNoPacketID = errors.New("sessions: no free packet identifier")
+
+// Inflight tracks outbound QoS 1 and 2 deliveries that await
+// acknowledgement, in send order, and allocates their packet identifiers:
+// an identifier is never reused while in flight [MQTT-2.3.1-2]. Acks mostly
+// arrive in order, so lookups start at the oldest entry.
+type Inflight struct {
+	items  []Delivery
+	inUse  map[uint16]struct{}
+	nextID uint16
+}
+
+// Len returns the number of deliveries in flight.
+func (f *Inflight) Len() int { return len(f.items) }
+
+// Add assigns d a free packet identifier (unless d.ID is already set, as for
+// a redelivery) and records it; it returns the identifier.
+func (f *Inflight) Add(d Delivery) (uint16, error) {
+	if f.inUse == nil {
+		f.inUse = make(map[uint16]struct{})
+	}
+	if d.ID == 0 {
+		if len(f.inUse) >= 65535 {
+			return 0, ErrNoPacketID
+		}
+		for {
+			f.nextID++
+			if f.nextID == 0 {
+				f.nextID = 1
+			}
+			if _, used := f.inUse[f.nextID]; !used {
+				break
+			}
+		}
+		d.ID = f.nextID
+	}
+	f.inUse[d.ID] = struct{}{}
+	f.items = append(f.items, d)
+	return d.ID, nil
+}
+
+// find returns the index of id, or -1.
+func (f *Inflight) find(id uint16) int {
+	for i := range f.items {
+		if f.items[i].ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// Get returns the delivery in flight with identifier id.
+func (f *Inflight) Get(id uint16) (*Delivery, bool) {
+	i := f.find(id)
+	if i < 0 {
+		return nil, false
+	}
+	return &f.items[i], true
+}
+
+// Remove deletes and returns the delivery with identifier id.
+func (f *Inflight) Remove(id uint16) (Delivery, bool) {
+	i := f.find(id)
+	if i < 0 {
+		return Delivery{}, false
+	}
+	d := f.items[i]
+	if i == 0 {
+		f.items[0] = Delivery{}
+		f.items = f.items[1:]
+		if len(f.items) == 0 {
+			f.items = f.items[:0:0]
+		}
+	} else {
+		copy(f.items[i:], f.items[i+1:])
+		f.items[len(f.items)-1] = Delivery{}
+		f.items = f.items[:len(f.items)-1]
+	}
+	delete(f.inUse, id)
+	return d, true
+}
+
+// Range calls fn for every delivery in flight in send order until fn returns false.
+func (f *Inflight) Range(fn func(*Delivery) bool) {
+	for i := range f.items {
+		if !fn(&f.items[i]) {
+			return
+		}
+	}
+}
+
+// Clear forgets every delivery in flight.
+func (f *Inflight) Clear() {
+	f.items = nil
+	f.inUse = nil
+}
+
+// Requeue moves every delivery in flight, in send order, to the front of q
+// for resending after a reconnect: PUBLISHes get DUP set [MQTT-4.4.0-1],
+// deliveries waiting for PUBCOMP resend PUBREL. Their packet identifiers
+// stay reserved until Remove or Free.
+func (f *Inflight) Requeue(q *Queue) {
+	for i := len(f.items) - 1; i >= 0; i-- {
+		d := f.items[i]
+		if !d.Release {
+			d.Dup = true
+		}
+		q.PushFront(d)
+	}
+	clear(f.items)
+	f.items = f.items[:0]
+}
+
+// Free releases a reserved packet identifier of a requeued delivery that
+// will not be sent after all (expired or dropped).
+func (f *Inflight) Free(id uint16) { delete(f.inUse, id) }

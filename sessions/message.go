@@ -1,0 +1,117 @@
+package sessions
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/ternmq/broker/packets"
+)
+
+// Message is an application message as routed by the broker. It is
+// immutable once published to the router: every field is owned by the
+// message (nothing aliases a read buffer) and shared by every session that
+// queues it.
+type Message struct {
+	Topic      string
+	Payload    []byte
+	QoS        byte // QoS of the PUBLISH that brought it
+	Retain     bool // retain flag as published
+	Properties packets.Properties
+	Expiry     time.Time // zero: never expires (MQTT 5 message expiry interval)
+	Origin     string    // client identifier of the publisher, for No Local
+	Created    time.Time
+
+	// enc caches the encoded PUBLISH per variant: [v5][qos][retain].
+	enc [2][3][2]atomic.Pointer[[]byte]
+}
+
+// NewMessage returns a message that owns copies of topic, payload and props.
+func NewMessage(topic []byte, payload []byte, qos byte, retain bool, props *packets.Properties) *Message {
+	m := &Message{Topic: string(topic), QoS: qos, Retain: retain}
+	if len(payload) > 0 {
+		m.Payload = append([]byte(nil), payload...)
+	}
+	if props != nil {
+		m.Properties = props.Clone()
+		m.Properties.Present.Del(packets.PropTopicAlias)
+		m.Properties.TopicAlias = 0
+		m.Properties.SubscriptionIDs = nil
+		m.Properties.Present.Del(packets.PropSubscriptionID)
+	}
+	return m
+}
+
+// Expired reports whether the message expiry has passed at now.
+func (m *Message) Expired(now time.Time) bool {
+	return !m.Expiry.IsZero() && !now.Before(m.Expiry)
+}
+
+// Cacheable reports whether one encoding of this message can serve every
+// subscriber of a variant: not when the remaining expiry must be computed per
+// delivery.
+func (m *Message) Cacheable() bool { return m.Expiry.IsZero() }
+
+// Publish fills p (after Reset) with the message as delivered at qos and
+// with the retain flag retain. p aliases m's fields: do not modify them.
+func (m *Message) Publish(p *packets.Publish, qos byte, retain bool, now time.Time) {
+	p.Reset()
+	p.QoS = qos
+	p.Retain = retain
+	p.Topic = unsafeBytes(m.Topic)
+	p.Payload = m.Payload
+	p.Properties = m.Properties
+	if !m.Expiry.IsZero() {
+		left := m.Expiry.Sub(now)
+		secs := uint32((left + time.Second - 1) / time.Second)
+		p.Properties.MessageExpiry = secs
+		p.Properties.Present.Add(packets.PropMessageExpiry)
+	}
+}
+
+// Encoded returns the PUBLISH wire form for the variant (version, qos,
+// retain), encoded on first use and then shared. For qos > 0 the packet
+// identifier is a placeholder that the caller patches with PatchPacketID.
+// The returned slice must not be modified.
+func (m *Message) Encoded(v packets.Version, qos byte, retain bool) ([]byte, error) {
+	vi, ri := 0, 0
+	if v == packets.V5 {
+		vi = 1
+	}
+	if retain {
+		ri = 1
+	}
+	slot := &m.enc[vi][qos][ri]
+	if b := slot.Load(); b != nil {
+		return *b, nil
+	}
+	var p packets.Publish
+	m.Publish(&p, qos, retain, time.Time{})
+	if qos > 0 {
+		p.PacketID = 0xFFFF
+	}
+	b, err := p.Append(nil, v)
+	if err != nil {
+		return nil, err
+	}
+	if !slot.CompareAndSwap(nil, &b) {
+		return *slot.Load(), nil
+	}
+	return b, nil
+}
+
+// PatchPublish sets the packet identifier and the DUP flag of an encoded
+// QoS>0 PUBLISH b in place (b must be the caller's own copy).
+func PatchPublish(b []byte, id uint16, dup bool) {
+	if dup {
+		b[0] |= 0x08
+	}
+	i := 1
+	for b[i]&0x80 != 0 {
+		i++
+	}
+	i++
+	tl := int(b[i])<<8 | int(b[i+1])
+	i += 2 + tl
+	b[i] = byte(id >> 8)
+	b[i+1] = byte(id)
+}

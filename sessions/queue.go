@@ -1,0 +1,93 @@
+package sessions
+
+// Delivery is one message on its way to one session: the shared message and
+// what this subscriber gets of it.
+type Delivery struct {
+	Msg     *Message
+	QoS     byte     // granted: min(published, subscribed)
+	Retain  bool     // retain flag to send
+	SubIDs  []uint32 // MQTT 5 subscription identifiers of the matching subscriptions
+	Seq     uint64   // storage sequence number, 0 when not persisted
+	ID      uint16   // packet identifier once sent (QoS > 0)
+	Dup     bool     // resend after reconnect [MQTT-4.4.0-1]
+	Release bool     // QoS 2: PUBREC received, PUBREL sent, waiting for PUBCOMP
+}
+
+// Queue is a bounded FIFO of deliveries waiting to be sent. Overflow policy:
+// Push refuses a delivery when the queue holds Max entries; the caller drops
+// it and counts the drop (the newest message is dropped, older ones keep
+// their place, so per-topic order holds for what is delivered).
+type Queue struct {
+	Max   int // 0: unbounded
+	items []Delivery
+	head  int
+}
+
+// Len returns the number of queued deliveries.
+func (q *Queue) Len() int { return len(q.items) - q.head }
+
+// Push appends d; it returns false (and does nothing) when the queue is full.
+func (q *Queue) Push(d Delivery) bool {
+	if q.Max > 0 && q.Len() >= q.Max {
+		return false
+	}
+	if q.head > 0 && q.head >= len(q.items)/2 && len(q.items) == cap(q.items) {
+		n := copy(q.items, q.items[q.head:])
+		clear(q.items[n:])
+		q.items = q.items[:n]
+		q.head = 0
+	}
+	q.items = append(q.items, d)
+	return true
+}
+
+// PushFront puts d at the head of the queue, ignoring Max (used to requeue
+// in-flight messages ahead of newer ones).
+func (q *Queue) PushFront(d Delivery) {
+	if q.head > 0 {
+		q.head--
+		q.items[q.head] = d
+		return
+	}
+	q.items = append(q.items, Delivery{})
+	copy(q.items[1:], q.items)
+	q.items[0] = d
+}
+
+// Peek returns the head delivery; ok is false when the queue is empty.
+func (q *Queue) Peek() (d *Delivery, ok bool) {
+	if q.Len() == 0 {
+		return nil, false
+	}
+	return &q.items[q.head], true
+}
+
+// Pop removes and returns the head delivery.
+func (q *Queue) Pop() (Delivery, bool) {
+	if q.Len() == 0 {
+		return Delivery{}, false
+	}
+	d := q.items[q.head]
+	q.items[q.head] = Delivery{}
+	q.head++
+	if q.head == len(q.items) {
+		q.items = q.items[:0]
+		q.head = 0
+	}
+	return d, true
+}
+
+// Clear empties the queue and releases its memory.
+func (q *Queue) Clear() {
+	q.items = nil
+	q.head = 0
+}
+
+// Range calls fn for every queued delivery in order until fn returns false.
+func (q *Queue) Range(fn func(*Delivery) bool) {
+	for i := q.head; i < len(q.items); i++ {
+		if !fn(&q.items[i]) {
+			return
+		}
+	}
+}

@@ -1,0 +1,117 @@
+package broker
+
+import (
+	"github.com/ternmq/broker/packets"
+	"github.com/ternmq/broker/sessions"
+	"github.com/ternmq/broker/topics"
+)
+
+// handleSubscribe handles SUBSCRIBE: one reason code per filter, SUBACK,
+// then the retained messages of the new subscriptions.
+func (c *conn) handleSubscribe(fh packets.FixedHeader, body []byte) error {
+	b := c.b
+	var pk packets.Subscribe
+	if err := pk.Decode(fh.Flags, body, c.version); err != nil {
+		return err
+	}
+	var subID uint32
+	if len(pk.Properties.SubscriptionIDs) > 0 {
+		subID = pk.Properties.SubscriptionIDs[0]
+	}
+	ack := packets.Suback{PacketID: pk.PacketID, ReasonCodes: make([]packets.ReasonCode, len(pk.Subscriptions))}
+	var retained []sessions.Delivery
+	for i := range pk.Subscriptions {
+		sub := &pk.Subscriptions[i]
+		code, rs := c.subscribe(sub, subID)
+		ack.ReasonCodes[i] = code
+		retained = append(retained, rs...)
+	}
+	c.send(&ack) // SUBACK before the retained messages it enables [MQTT-3.8.4-1]
+	for _, d := range retained {
+		c.sess.deliver(d)
+	}
+	return nil
+}
+
+// subscribe applies one filter of a SUBSCRIBE and returns its reason code
+// and the retained messages to send for it.
+func (c *conn) subscribe(sub *packets.Subscription, subID uint32) (packets.ReasonCode, []sessions.Delivery) {
+	b := c.b
+	failure := packets.UnspecifiedError // 0x80 in 3.1.1 [MQTT-3.9.3]
+	if err := topics.ValidateFilter(sub.Filter); err != nil {
+		if v5(c.version) {
+			failure = packets.TopicFilterInvalid
+		}
+		return failure, nil
+	}
+	filter := string(sub.Filter)
+	_, inner, shared := topics.ParseShared(filter)
+	if shared && sub.NoLocal && v5(c.version) {
+		// No Local on a shared subscription is a protocol error [MQTT-3.8.3-4]:
+		// refuse the filter rather than the connection, as Mosquitto does.
+		return packets.ProtocolError, nil
+	}
+	if b.authz != nil && !b.authz.CanSubscribe(&c.info, filter) {
+		if v5(c.version) {
+			failure = packets.NotAuthorized
+		}
+		return failure, nil
+	}
+	for _, h := range b.hooks.subscribe {
+		if err := h.OnSubscribe(&c.info, sub); err != nil {
+			if v5(c.version) {
+				failure = codeOr(err, packets.NotAuthorized)
+			}
+			return failure, nil
+		}
+	}
+	so := subscription{qos: min(sub.QoS, 2), noLocal: sub.NoLocal, rap: sub.RetainAsPublished, rh: sub.RetainHandling, id: subID}
+	if !v5(c.version) {
+		so.noLocal, so.rap, so.rh, so.id = false, false, 0, 0
+	}
+	existed := c.sess.subscribe(filter, so)
+	b.persistSubscription(c.sess, filter, so)
+	code := packets.ReasonCode(so.qos)
+	// Retained messages: not for shared subscriptions [MQTT-4.8.2-?], and per
+	// Retain Handling [MQTT-3.3.1-9, 3.3.1-10, 3.3.1-11].
+	if shared || so.rh == 2 || (so.rh == 1 && existed) {
+		return code, nil
+	}
+	var out []sessions.Delivery
+	b.retained.Match(inner, func(topic string, m *sessions.Message) bool {
+		if b.authzRead != nil && !b.authzRead.CanRead(&c.info, topic) {
+			return true
+		}
+		d := sessions.Delivery{Msg: m, QoS: grantedQoS(m.QoS, so.qos), Retain: true} // [MQTT-3.3.1-8]
+		if so.id != 0 {
+			d.SubIDs = []uint32{so.id}
+		}
+		out = append(out, d)
+		return true
+	})
+	return code, out
+}
+
+// handleUnsubscribe handles UNSUBSCRIBE and answers UNSUBACK.
+func (c *conn) handleUnsubscribe(fh packets.FixedHeader, body []byte) error {
+	var pk packets.Unsubscribe
+	if err := pk.Decode(fh.Flags, body, c.version); err != nil {
+		return err
+	}
+	ack := packets.Unsuback{PacketID: pk.PacketID}
+	if v5(c.version) {
+		ack.ReasonCodes = make([]packets.ReasonCode, len(pk.Filters))
+	}
+	for i, f := range pk.Filters {
+		filter := string(f)
+		ok := c.sess.unsubscribe(filter)
+		if ok {
+			c.b.forgetSubscription(c.sess, filter)
+		}
+		if v5(c.version) && !ok {
+			ack.ReasonCodes[i] = packets.NoSubscriptionExisted
+		}
+	}
+	c.send(&ack) // [MQTT-3.10.4-4]
+	return nil
+}

@@ -1,0 +1,64 @@
+package broker
+
+import (
+	"time"
+
+	"github.com/ternmq/broker/packets"
+	"github.com/ternmq/broker/sessions"
+)
+
+// will is a client's will message, kept from CONNECT until the connection
+// ends [MQTT-3.1.2-8].
+type will struct {
+	msg   *sessions.Message
+	delay uint32 // will delay interval, seconds (v5)
+	info  ClientInfo
+}
+
+func newWill(c *conn, pk *packets.Connect) *will {
+	var props *packets.Properties
+	if v5(pk.Version) {
+		props = &pk.WillProperties
+	}
+	m := sessions.NewMessage(pk.WillTopic, pk.WillPayload, pk.WillQoS, pk.WillRetain, props)
+	m.Origin = c.info.ID
+	w := &will{msg: m, info: c.info}
+	if v5(pk.Version) {
+		w.delay = pk.WillProperties.WillDelay
+		if pk.WillProperties.Present.Has(packets.PropMessageExpiry) {
+			w.msg.Properties.Present.Del(packets.PropMessageExpiry)
+		}
+	}
+	return w
+}
+
+// publishWill routes a will message, with the publish authorization of its
+// owner [MQTT-3.1.2-10].
+func (b *Broker) publishWill(w *will) {
+	m := w.msg
+	m.Created = time.Now()
+	if b.authz != nil && !b.authz.CanPublish(&w.info, m.Topic) {
+		return
+	}
+	for _, h := range b.hooks.publish {
+		if err := h.OnPublish(&w.info, m); err != nil {
+			return
+		}
+	}
+	if m.Retain {
+		_ = b.retain(m)
+	}
+	b.route(m)
+}
+
+// fireWill publishes a delayed will when its delay ends.
+func (s *session) fireWill() {
+	s.mu.Lock()
+	w := s.will
+	s.will = nil
+	s.willTimer = nil
+	s.mu.Unlock()
+	if w != nil {
+		s.b.publishWill(w)
+	}
+}

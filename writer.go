@@ -1,0 +1,180 @@
+package broker
+
+import (
+	"sync"
+	"time"
+
+	"github.com/ternmq/broker/packets"
+	"github.com/ternmq/broker/sessions"
+)
+
+// Outbound I/O. A connection has no writer goroutine while idle: kickLocked
+// starts one when there is something to send, and it exits when it finds
+// nothing left. Each round takes, under the session lock, the pending control
+// packets and a batch of deliveries (assigning packet identifiers and
+// recording them in flight), then encodes and writes them outside the lock
+// with one Write call. Publishers never block on a slow client: they only
+// append to its bounded queue.
+
+const (
+	maxBatch      = 256      // deliveries per write round
+	maxBatchBytes = 64 << 10 // soft limit of bytes per write round
+)
+
+var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+var batchPool = sync.Pool{New: func() any { b := make([]sessions.Delivery, 0, maxBatch); return &b }}
+
+// kickLocked starts the writer if it is not running. Called with sess.mu held.
+func (c *conn) kickLocked() {
+	if c.writing || c.dead {
+		return
+	}
+	c.writing = true
+	go c.writeLoop()
+}
+
+// writeLoop sends until there is nothing left, then exits.
+func (c *conn) writeLoop() {
+	s := c.sess
+	b := c.b
+	bp := writeBufs.Get().(*[]byte)
+	buf := (*bp)[:0]
+	bt := batchPool.Get().(*[]sessions.Delivery)
+	batch := (*bt)[:0]
+	defer func() {
+		*bp = buf[:0]
+		if cap(buf) <= 1<<20 {
+			writeBufs.Put(bp)
+		}
+		clear(batch[:cap(batch)])
+		*bt = batch[:0]
+		batchPool.Put(bt)
+	}()
+	for {
+		now := time.Now()
+		s.mu.Lock()
+		if c.dead {
+			c.writing = false
+			s.mu.Unlock()
+			return
+		}
+		buf = append(buf, c.ctrl...)
+		c.ctrl = c.ctrl[:0]
+		size := 0
+		for len(batch) < maxBatch && size < maxBatchBytes {
+			d, ok := s.queue.Peek()
+			if !ok {
+				break
+			}
+			if d.QoS > 0 && s.inflight.Len() >= s.window {
+				break // flow control [MQTT-4.9.0-2]
+			}
+			if !d.Release && d.Msg.Expired(now) {
+				dd, _ := s.queue.Pop()
+				if dd.ID != 0 {
+					s.inflight.Free(dd.ID)
+				}
+				b.dropped(s.id, dd.Msg, DropExpired)
+				continue
+			}
+			dd, _ := s.queue.Pop()
+			if dd.QoS > 0 {
+				id, err := s.inflight.Add(dd)
+				if err != nil {
+					s.queue.PushFront(dd)
+					break
+				}
+				dd.ID = id
+			}
+			if dd.Msg != nil {
+				size += len(dd.Msg.Payload) + len(dd.Msg.Topic)
+			}
+			batch = append(batch, dd)
+		}
+		if len(buf) == 0 && len(batch) == 0 {
+			c.writing = false
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+
+		delivered := 0
+		for i := range batch {
+			var ok bool
+			buf, ok = c.appendDelivery(buf, &batch[i], now)
+			if ok && !batch[i].Release {
+				delivered++
+				b.metrics.MessageDelivered(batch[i].QoS)
+			}
+		}
+		clear(batch)
+		batch = batch[:0]
+		if len(buf) > 0 {
+			_ = c.nc.SetWriteDeadline(now.Add(b.limits.WriteTimeout))
+			n, err := c.nc.Write(buf)
+			b.stats.BytesSent.Add(int64(n))
+			b.metrics.PacketSent(n)
+			if err != nil {
+				c.close()
+				s.mu.Lock()
+				c.writing = false
+				s.mu.Unlock()
+				return
+			}
+		}
+		b.stats.MessagesDelivered.Add(int64(delivered))
+		buf = buf[:0]
+	}
+}
+
+// appendDelivery encodes one delivery. A message is encoded once per
+// variant and shared; only the packet identifier and DUP are patched into
+// this connection's copy. ok is false when the delivery was dropped.
+func (c *conn) appendDelivery(buf []byte, d *sessions.Delivery, now time.Time) ([]byte, bool) {
+	if d.Release {
+		p := packets.Ack{Kind: packets.PUBREL, PacketID: d.ID}
+		out, err := p.Append(buf, c.version)
+		if err != nil {
+			return buf, false
+		}
+		return out, true
+	}
+	start := len(buf)
+	var err error
+	if d.Msg.Cacheable() && len(d.SubIDs) == 0 {
+		var enc []byte
+		enc, err = d.Msg.Encoded(c.version, d.QoS, d.Retain)
+		if err == nil {
+			buf = append(buf, enc...)
+			if d.QoS > 0 {
+				sessions.PatchPublish(buf[start:], d.ID, d.Dup)
+			}
+		}
+	} else {
+		var p packets.Publish
+		d.Msg.Publish(&p, d.QoS, d.Retain, now)
+		p.PacketID = d.ID
+		p.Dup = d.Dup
+		if v5(c.version) && len(d.SubIDs) > 0 {
+			p.Properties.SubscriptionIDs = d.SubIDs
+			p.Properties.Present.Add(packets.PropSubscriptionID)
+		}
+		buf, err = p.Append(buf, c.version)
+	}
+	if err == nil && c.maxOut > 0 && len(buf)-start > c.maxOut {
+		err = packets.PacketTooLarge // [MQTT-3.1.2-25]
+	}
+	if err != nil {
+		buf = buf[:start]
+		if d.QoS > 0 {
+			s := c.sess
+			s.mu.Lock()
+			s.inflight.Remove(d.ID)
+			s.mu.Unlock()
+		}
+		c.b.dropped(c.info.ID, d.Msg, DropTooLarge)
+		return buf, false
+	}
+	return buf, true
+}
