@@ -17,7 +17,9 @@ import (
 func toStored(m *sessions.Message) *storage.Message {
 	sm := &storage.Message{Topic: m.Topic, Payload: m.Payload, QoS: m.QoS, Retain: m.Retain, Expiry: m.Expiry}
 	if m.Properties.Present != 0 || len(m.Properties.User) > 0 {
-		sm.Properties = m.Properties.Encode(nil)
+		if b, err := m.Properties.Append(nil, packets.PUBLISH); err == nil {
+			sm.Properties = b
+		}
 	}
 	return sm
 }
@@ -27,7 +29,7 @@ func fromStored(sm *storage.Message) *sessions.Message {
 	var props *packets.Properties
 	if len(sm.Properties) > 0 {
 		var p packets.Properties
-		if err := p.DecodeFor(sm.Properties, packets.PUBLISH); err != nil {
+		if _, err := p.Decode(sm.Properties, packets.PUBLISH); err != nil {
 			return nil
 		}
 		props = &p

@@ -34,7 +34,7 @@ type Message struct {
 	QoS     byte
 	Retain  bool
 	// Properties are the MQTT 5 PUBLISH properties in their wire encoding
-	// (without the leading length), nil when there are none.
+	// (length prefix included), nil when there are none.
 	Properties []byte
 	// Expiry is when the message expires (MQTT 5 message expiry interval);
 	// the zero time means never.
