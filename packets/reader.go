@@ -31,7 +31,9 @@ const smallSize = 16
 // much as the connection has ready, so that several packets are served from
 // one Read; when that buffer is drained it goes back to the pool. The
 // maximum packet size is enforced from the fixed header, before the body
-// is read or a buffer allocated for it. A Reader must not be copied and is
+// is read or a buffer allocated for it; below the maximum, the buffer of a
+// large packet grows with the bytes that arrive, not with the length the
+// peer claims. A Reader must not be copied and is
 // not safe for concurrent use.
 type Reader struct {
 	r        io.Reader
@@ -133,15 +135,14 @@ func (r *Reader) toSmall() {
 }
 
 // fill reads until at least need bytes are buffered from pos on, moving to
-// a bigger buffer first when need does not fit.
+// a bigger buffer whenever need does not fit.
 func (r *Reader) fill(need int) error {
-	small := r.pooled == nil && len(r.buf) == smallSize
-	if need > len(r.buf)-r.pos || (small && r.full) {
-		r.grow(need)
-	}
 	for empty := 0; r.end-r.pos < need; {
 		if r.err != nil {
 			return r.readErr()
+		}
+		if need > len(r.buf)-r.pos || (r.isSmall() && r.full) {
+			r.grow(need)
 		}
 		n, err := r.r.Read(r.buf[r.end:])
 		r.end += n
@@ -155,6 +156,9 @@ func (r *Reader) fill(need int) error {
 	}
 	return nil
 }
+
+// isSmall reports whether r reads into its inline array.
+func (r *Reader) isSmall() bool { return r.pooled == nil && len(r.buf) == smallSize }
 
 // readErr turns a Read error into the error of Next: io.EOF at a packet
 // boundary, io.ErrUnexpectedEOF inside a packet.
@@ -179,26 +183,36 @@ func isTimeout(err error) bool {
 	return ok && t.Timeout()
 }
 
-// grow moves the buffered bytes to the start of a buffer that holds at
-// least need bytes: the current one when it is large enough, otherwise one
-// from the smallest fitting pool class, or an exact-size allocation.
+// grow moves the buffered bytes to the start of a buffer for a packet of
+// need bytes: the current buffer when it is large enough, otherwise one
+// from the smallest fitting pool class, or an allocation of exactly need
+// bytes. An allocation grows at most to twice what has arrived (and 128 KiB
+// at first), so a peer that claims a huge packet and sends nothing does not
+// make the Reader allocate the size it claims. After the inline array
+// filled up, more bytes probably wait: grow to a pooled buffer even when
+// need is small.
 func (r *Reader) grow(need int) {
-	small := r.pooled == nil && len(r.buf) == smallSize
-	if need <= len(r.buf) && !(small && r.full) {
+	have := r.end - r.pos
+	size := need
+	upgrade := r.isSmall() && r.full
+	if last := bufClasses[len(bufClasses)-1]; size > last {
+		size = min(size, 2*max(have, last))
+	}
+	if size <= len(r.buf) && !upgrade {
 		r.compact()
 		return
 	}
 	var nb []byte
 	var np *[]byte
 	class := 0
-	for class < len(bufClasses) && bufClasses[class] < need {
+	for class < len(bufClasses) && bufClasses[class] < size {
 		class++
 	}
 	if class < len(bufClasses) {
 		np = bufPools[class].Get().(*[]byte)
 		nb = *np
 	} else {
-		nb = make([]byte, need)
+		nb = make([]byte, size)
 	}
 	n := copy(nb, r.buf[r.pos:r.end])
 	if r.pooled != nil {
@@ -229,7 +243,7 @@ func (r *Reader) Release() {
 		r.toSmall()
 		return
 	}
-	if r.pooled == nil && len(r.buf) == smallSize {
+	if r.isSmall() {
 		r.compact()
 		return
 	}

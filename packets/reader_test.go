@@ -263,3 +263,35 @@ func TestReaderZeroAlloc(t *testing.T) {
 		t.Fatalf("%v allocations per packet", n)
 	}
 }
+
+// TestReaderClaimWithoutBytes: without a configured limit, a claim of
+// 268 MB followed by a trickle allocates in step with what arrives.
+func TestReaderClaimWithoutBytes(t *testing.T) {
+	stream := append([]byte{0x30, 0xFF, 0xFF, 0xFF, 0x7F}, make([]byte, 1000)...)
+	r := packets.NewReader(bytes.NewReader(stream), 0)
+	if _, _, err := r.Next(); err != io.ErrUnexpectedEOF {
+		t.Fatalf("Next: %v, want io.ErrUnexpectedEOF", err)
+	}
+	if _, n := packets.ReaderState(r); n > 128<<10 {
+		t.Fatalf("buffer of %d bytes for 1000 bytes received", n)
+	}
+}
+
+// TestReaderLargePacket: a packet above the pool classes is read whole,
+// into a buffer of exactly its size.
+func TestReaderLargePacket(t *testing.T) {
+	payload := bytes.Repeat([]byte("0123456789"), 70000)
+	pkt, _ := (&packets.Publish{Topic: []byte("big"), Payload: payload}).Append(nil, packets.V311)
+	r := packets.NewReader(iotest.HalfReader(bytes.NewReader(pkt)), 0)
+	fh, body, err := r.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := packets.Decode(fh, body, packets.V311)
+	if err != nil || !bytes.Equal(p.(*packets.Publish).Payload, payload) {
+		t.Fatalf("large packet: %v", err)
+	}
+	if _, n := packets.ReaderState(r); n != len(pkt) {
+		t.Fatalf("buffer of %d bytes, want exactly %d", n, len(pkt))
+	}
+}
