@@ -9,7 +9,6 @@ import (
 // handleSubscribe handles SUBSCRIBE: one reason code per filter, SUBACK,
 // then the retained messages of the new subscriptions.
 func (c *conn) handleSubscribe(fh packets.FixedHeader, body []byte) error {
-	b := c.b
 	var pk packets.Subscribe
 	if err := pk.Decode(fh.Flags, body, c.version); err != nil {
 		return err
