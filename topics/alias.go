@@ -1,70 +1,93 @@
 package topics
 
-import "errors"
-
-// Topic alias errors.
-var (
-	// ErrAliasInvalid: alias 0 or above the maximum [MQTT-3.3.2-8, 3.3.2-9].
-	ErrAliasInvalid = errors.New("topics: topic alias out of range")
-	// ErrAliasUnknown: an empty topic with an alias never set on this connection.
-	ErrAliasUnknown = errors.New("topics: unknown topic alias")
+import (
+	"errors"
+	"strings"
 )
 
-// AliasesIn maps a client's topic aliases to topics (client to broker).
+// The errors of AliasesIn.Resolve; the broker answers both with reason code
+// 0x94, Topic Alias invalid.
+var (
+	// ErrAliasInvalid: the topic alias is 0 or above the Topic Alias
+	// Maximum the broker announced [MQTT-3.3.2-8, MQTT-3.3.2-9].
+	ErrAliasInvalid = errors.New("topic alias is 0 or above the maximum")
+	// ErrAliasUnknown: a PUBLISH has an empty topic name and an alias the
+	// client has not set on this connection [MQTT-3.3.2-12].
+	ErrAliasUnknown = errors.New("topic alias is not set")
+)
+
+// AliasesIn holds the topic aliases a client set on one connection, client
+// to broker [MQTT-3.3.2-7..12]. It is not safe for concurrent use: one
+// connection reads its PUBLISH packets in order. A nil *AliasesIn accepts
+// no alias.
 type AliasesIn struct {
 	max    uint16
-	topics map[uint16][]byte
+	topics [][]byte // by alias, grown on demand: few clients use all 65535
 }
 
-// NewAliasesIn allows aliases 1..max.
+// NewAliasesIn returns the inbound aliases of a connection whose Topic Alias
+// Maximum is max (0: the client may not use aliases).
 func NewAliasesIn(max uint16) *AliasesIn { return &AliasesIn{max: max} }
 
-// Resolve applies a PUBLISH's alias: a non-empty topic sets the alias and is
-// returned; an empty one is replaced by the alias's topic [MQTT-3.3.2-10..12].
-// The returned slice may alias internal storage.
+// Resolve returns the topic name of a PUBLISH that carries a Topic Alias.
+// With a non-empty topic it records alias -> topic (replacing any earlier
+// mapping) and returns topic [MQTT-3.3.2-10, MQTT-3.3.2-11]; with an empty
+// topic it returns the topic recorded for alias. Errors: ErrAliasInvalid for
+// alias 0 or above the maximum, ErrAliasUnknown for an empty topic with an
+// alias never set. The result may share memory with the stored copy; it is
+// valid until the next Resolve of the same alias.
 func (a *AliasesIn) Resolve(alias uint16, topic []byte) ([]byte, error) {
-	if alias == 0 || alias > a.max {
+	if a == nil || alias == 0 || alias > a.max {
 		return nil, ErrAliasInvalid
 	}
+	i := int(alias)
 	if len(topic) > 0 {
-		if a.topics == nil {
-			a.topics = make(map[uint16][]byte)
+		if i >= len(a.topics) {
+			a.topics = append(a.topics, make([][]byte, i+1-len(a.topics))...)
 		}
-		a.topics[alias] = append(a.topics[alias][:0], topic...)
+		a.topics[i] = append(a.topics[i][:0], topic...) // copy: the packet buffer is reused
 		return topic, nil
 	}
-	t, ok := a.topics[alias]
-	if !ok {
-		return nil, ErrAliasUnknown
+	if i < len(a.topics) && len(a.topics[i]) > 0 {
+		return a.topics[i], nil
 	}
-	return t, nil
+	return nil, ErrAliasUnknown
 }
 
-// AliasesOut assigns aliases to topics the broker sends (broker to client):
-// 1..max in order of first use, then no more.
+// AliasesOut chooses topic aliases for one connection, broker to client,
+// within the client's Topic Alias Maximum. The policy is the simplest that
+// is correct: aliases 1..max go to topics in order of first use and are
+// never reassigned; once they are used up, other topics go without an
+// alias. It is not safe for concurrent use: one writer encodes a
+// connection's PUBLISH packets in order. A nil *AliasesOut assigns nothing.
 type AliasesOut struct {
 	max     uint16
-	next    uint16
 	aliases map[string]uint16
 }
 
-// NewAliasesOut allows aliases 1..max (the client's Topic Alias Maximum).
+// NewAliasesOut returns the outbound aliases of a connection whose client
+// announced Topic Alias Maximum max (0: the client accepts none).
 func NewAliasesOut(max uint16) *AliasesOut { return &AliasesOut{max: max} }
 
-// Lookup returns topic's alias; known means it was sent before, so the
-// topic may be sent empty. When !known and alias != 0, send the topic and the
-// alias to establish it.
+// Lookup returns the alias of topic. known means an earlier PUBLISH
+// established it, so this one may carry an empty topic name. When !known
+// and alias != 0, the alias is new: this PUBLISH must carry both the topic
+// and the alias. alias == 0 means: send the topic without an alias. Lookup
+// assumes that every PUBLISH it gives a new alias to is sent.
 func (a *AliasesOut) Lookup(topic string) (alias uint16, known bool) {
-	if al, ok := a.aliases[topic]; ok {
-		return al, true
+	if a == nil || a.max == 0 {
+		return 0, false
 	}
-	if a.next >= a.max {
+	if alias, ok := a.aliases[topic]; ok {
+		return alias, true
+	}
+	if len(a.aliases) >= int(a.max) {
 		return 0, false
 	}
 	if a.aliases == nil {
 		a.aliases = make(map[string]uint16)
 	}
-	a.next++
-	a.aliases[topic] = a.next
-	return a.next, false
+	alias = uint16(len(a.aliases) + 1)
+	a.aliases[strings.Clone(topic)] = alias // the caller's string may share a buffer
+	return alias, false
 }

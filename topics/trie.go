@@ -1,243 +1,329 @@
 package topics
 
-import "sync"
+import (
+	"bytes"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
 
-// Entry is one subscription: the subscriber's key, the filter as
-// subscribed and the subscriber's value (its options).
+// Entry is one subscription: who (Key), to what (Filter, as subscribed,
+// shared prefix included) and with which options (Value).
 type Entry[K comparable, V any] struct {
 	Key    K
 	Filter string
 	Value  V
 }
 
-// Matches is the result of Trie.Match; reuse it across calls so Match does
-// not allocate.
+// Matches receives the result of Trie.Match. Reuse one across calls: once
+// its slices have grown, Match does not allocate.
 type Matches[K comparable, V any] struct {
-	Subs   []Entry[K, V]
+	// Subs has one Entry per matching non-shared subscription. A key with
+	// several matching filters appears once per filter.
+	Subs []Entry[K, V]
+	// Groups has each matching shared group once per (group, filter).
 	Groups []*Group[K, V]
 }
 
-// Reset empties m, keeping its capacity.
+// Reset empties m, keeping its capacity. It zeroes the old elements so
+// that m does not keep keys and values alive.
 func (m *Matches[K, V]) Reset() {
-	m.Subs = m.Subs[:0]
-	m.Groups = m.Groups[:0]
+	clear(m.Subs)
+	clear(m.Groups)
+	m.Subs, m.Groups = m.Subs[:0], m.Groups[:0]
 }
+
+// Trie holds subscriptions by topic filter, one node per level, and finds
+// those matching a topic name. It is safe for concurrent use; the package
+// comment describes the locking.
+type Trie[K comparable, V any] struct {
+	mu    sync.RWMutex // guards every node
+	root  *node[K, V]
+	count atomic.Int64 // subscriptions, shared members included; written under mu
+}
+
+// indexAt is the number of subscribers at which a node starts keeping a
+// key->position index, so that Subscribe and Unsubscribe stay O(1) on a
+// filter that thousands of clients share. Below it a scan is cheaper.
+const indexAt = 32
 
 type node[K comparable, V any] struct {
+	parent   *node[K, V]
+	level    string // this node's key in parent: a level, "+" or "#"
 	children map[string]*node[K, V]
-	plus     *node[K, V]
-	hash     *node[K, V]
-	subs     []Entry[K, V]  // copy-on-write
-	groups   []*Group[K, V] // copy-on-write
-}
-
-func (n *node[K, V]) empty() bool {
-	return len(n.children) == 0 && n.plus == nil && n.hash == nil && len(n.subs) == 0 && len(n.groups) == 0
-}
-
-// Trie indexes subscriptions by topic filter, one node per level.
-type Trie[K comparable, V any] struct {
-	mu    sync.RWMutex // guards root and everything under it, and count
-	root  node[K, V]
-	count int
+	plus     *node[K, V] // the "+" child
+	hash     *node[K, V] // the "#" child
+	subs     []Entry[K, V]
+	index    map[K]int // position in subs by key, once len(subs) >= indexAt
+	groups   []*Group[K, V]
 }
 
 // NewTrie returns an empty trie.
-func NewTrie[K comparable, V any]() *Trie[K, V] { return &Trie[K, V]{} }
-
-// Count returns the number of subscriptions, shared members included.
-func (t *Trie[K, V]) Count() int {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	return t.count
+func NewTrie[K comparable, V any]() *Trie[K, V] {
+	return &Trie[K, V]{root: &node[K, V]{}}
 }
 
 // Subscribe adds key's subscription to filter with value v, or replaces v
-// if key already subscribes to exactly this filter. A shared filter
-// "$share/g/f" makes key a member of group g on filter f.
+// if key already subscribes to exactly this filter; replaced reports which.
+// A shared filter "$share/g/f" makes key a member of group g on filter f; a
+// key may be in several groups and also subscribe to f non-shared, each
+// separately. The filter should have passed ValidateFilter; an invalid one
+// is stored and matches as Match would match it.
 func (t *Trie[K, V]) Subscribe(filter string, key K, v V) (replaced bool) {
-	group, inner, shared := ParseShared(filter)
+	group, path, shared := ParseShared(filter)
+	e := Entry[K, V]{Key: key, Filter: filter, Value: v}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	n := &t.root
-	rest := inner
-	for {
-		level, r, more := cut(rest)
-		switch level {
-		case "+":
-			if n.plus == nil {
-				n.plus = &node[K, V]{}
-			}
-			n = n.plus
-		case "#":
-			if n.hash == nil {
-				n.hash = &node[K, V]{}
-			}
-			n = n.hash
-		default:
-			c := n.children[level]
-			if c == nil {
-				if n.children == nil {
-					n.children = make(map[string]*node[K, V])
-				}
-				c = &node[K, V]{}
-				n.children[level] = c
-			}
-			n = c
-		}
-		if !more {
-			break
-		}
-		rest = r
+	n := t.root
+	for rest, more := path, true; more; {
+		var level string
+		level, rest, more = strings.Cut(rest, "/")
+		n = n.child(level)
 	}
-	e := Entry[K, V]{Key: key, Filter: filter, Value: v}
 	if shared {
-		var g *Group[K, V]
-		for _, x := range n.groups {
-			if x.Name == group {
-				g = x
-			}
-		}
-		if g == nil {
-			g = &Group[K, V]{Name: group, Filter: inner}
-			n.groups = append(n.groups[:len(n.groups):len(n.groups)], g)
-		}
-		replaced = g.put(e)
+		replaced = n.group(group, path).put(e)
 	} else {
-		replaced = false
-		for i := range n.subs {
-			if n.subs[i].Key == key {
-				subs := append([]Entry[K, V](nil), n.subs...)
-				subs[i] = e
-				n.subs = subs
-				replaced = true
-				break
-			}
-		}
-		if !replaced {
-			n.subs = append(n.subs[:len(n.subs):len(n.subs)], e)
-		}
+		replaced = n.put(e)
 	}
 	if !replaced {
-		t.count++
+		t.count.Add(1)
 	}
 	return replaced
 }
 
 // Unsubscribe removes key's subscription to filter (shared form accepted);
-// removed reports whether one existed. Nodes left empty are pruned.
+// removed reports whether there was one. Nodes left empty are pruned.
 func (t *Trie[K, V]) Unsubscribe(filter string, key K) (removed bool) {
-	group, inner, shared := ParseShared(filter)
+	group, path, shared := ParseShared(filter)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	removed = t.unsub(&t.root, inner, group, shared, key)
-	if removed {
-		t.count--
-	}
-	return removed
-}
-
-func (t *Trie[K, V]) unsub(n *node[K, V], rest, group string, shared bool, key K) bool {
-	level, r, more := cut(rest)
-	var c *node[K, V]
-	switch level {
-	case "+":
-		c = n.plus
-	case "#":
-		c = n.hash
-	default:
-		c = n.children[level]
-	}
-	if c == nil {
-		return false
-	}
-	var removed bool
-	if more {
-		removed = t.unsub(c, r, group, shared, key)
-	} else if shared {
-		for i, g := range c.groups {
-			if g.Name == group {
-				removed = g.remove(key)
-				if len(g.Members()) == 0 {
-					groups := append([]*Group[K, V](nil), c.groups[:i]...)
-					c.groups = append(groups, c.groups[i+1:]...)
-				}
-				break
-			}
+	n := t.root
+	for rest, more := path, true; more; {
+		var level string
+		level, rest, more = strings.Cut(rest, "/")
+		if n = n.lookup(level); n == nil {
+			return false
 		}
+	}
+	if shared {
+		removed = n.removeMember(group, key)
 	} else {
-		for i := range c.subs {
-			if c.subs[i].Key == key {
-				subs := make([]Entry[K, V], 0, len(c.subs)-1)
-				subs = append(subs, c.subs[:i]...)
-				c.subs = append(subs, c.subs[i+1:]...)
-				removed = true
-				break
-			}
-		}
+		removed = n.remove(key)
 	}
-	if removed && c.empty() {
-		switch level {
-		case "+":
-			n.plus = nil
-		case "#":
-			n.hash = nil
-		default:
-			delete(n.children, level)
-		}
+	if removed {
+		t.count.Add(-1)
+		n.prune()
 	}
 	return removed
 }
 
-// Match appends to m (after m.Reset) every subscription matching the topic
-// name, applying the '$' rule [MQTT-4.7.2-1]. It does not allocate when m
-// has enough capacity.
+// Count returns the number of subscriptions, shared group members
+// included.
+func (t *Trie[K, V]) Count() int { return int(t.count.Load()) }
+
+// Match resets m, then appends every subscription matching the topic name:
+// non-shared ones to m.Subs, shared groups to m.Groups. A filter starting
+// with a wildcard does not match a topic starting with '$' [MQTT-4.7.2-1].
+// Match does not allocate when m has enough capacity.
 func (t *Trie[K, V]) Match(topic []byte, m *Matches[K, V]) {
 	m.Reset()
+	if len(topic) == 0 {
+		return
+	}
 	t.mu.RLock()
-	t.match(&t.root, topic, true, m)
+	t.root.match(topic, 0, topic[0] == '$', m)
 	t.mu.RUnlock()
 }
 
-func (t *Trie[K, V]) match(n *node[K, V], topic []byte, root bool, m *Matches[K, V]) {
-	level, rest, more := cutBytes(topic)
-	// Wildcards at the first level never match '$' topics [MQTT-4.7.2-1].
-	wild := !(root && len(topic) > 0 && topic[0] == '$')
-	if wild {
-		if n.hash != nil {
-			collect(n.hash, m) // '#' matches this level and below [MQTT-4.7.1-2]
-		}
-		if n.plus != nil {
-			t.descend(n.plus, rest, more, m)
-		}
+// match collects the subscriptions below n matching the levels of topic
+// from byte i on; i > len(topic) means that every level has been consumed.
+// dollar is set at the root for a '$' topic, where wildcards do not apply.
+// A node is reached by one filter only, so it is visited at most once.
+func (n *node[K, V]) match(topic []byte, i int, dollar bool, m *Matches[K, V]) {
+	if n.hash != nil && !dollar {
+		n.hash.collect(m) // '#' matches the rest, even nothing: "a/#" matches "a"
 	}
-	if c := n.children[string(level)]; c != nil {
-		t.descend(c, rest, more, m)
-	}
-}
-
-func (t *Trie[K, V]) descend(c *node[K, V], rest []byte, more bool, m *Matches[K, V]) {
-	if more {
-		t.match(c, rest, false, m)
+	if i > len(topic) {
+		n.collect(m)
 		return
 	}
-	collect(c, m)
-	if c.hash != nil {
-		collect(c.hash, m) // "a/#" matches "a"
+	end := len(topic)
+	if j := bytes.IndexByte(topic[i:], '/'); j >= 0 {
+		end = i + j
+	}
+	// The compiler turns m[string(b)] into a lookup without a copy.
+	if c := n.children[string(topic[i:end])]; c != nil {
+		c.match(topic, end+1, false, m)
+	}
+	if n.plus != nil && !dollar {
+		n.plus.match(topic, end+1, false, m)
 	}
 }
 
-func collect[K comparable, V any](n *node[K, V], m *Matches[K, V]) {
-	m.Subs = append(m.Subs, n.subs...)
-	m.Groups = append(m.Groups, n.groups...)
+func (n *node[K, V]) collect(m *Matches[K, V]) {
+	if len(n.subs) > 0 {
+		m.Subs = append(m.Subs, n.subs...)
+	}
+	if len(n.groups) > 0 {
+		m.Groups = append(m.Groups, n.groups...)
+	}
 }
 
-// cutBytes splits b at its first '/'.
-func cutBytes(b []byte) (level, rest []byte, more bool) {
-	for i, c := range b {
-		if c == '/' {
-			return b[:i], b[i+1:], true
+// lookup returns the child for level, or nil.
+func (n *node[K, V]) lookup(level string) *node[K, V] {
+	switch level {
+	case "+":
+		return n.plus
+	case "#":
+		return n.hash
+	}
+	return n.children[level]
+}
+
+// child returns the child for level, creating it if needed.
+func (n *node[K, V]) child(level string) *node[K, V] {
+	if c := n.lookup(level); c != nil {
+		return c
+	}
+	// Clone: level is part of a filter string that may be long and may go
+	// away before this node does.
+	c := &node[K, V]{parent: n, level: strings.Clone(level)}
+	switch level {
+	case "+":
+		n.plus = c
+	case "#":
+		n.hash = c
+	default:
+		if n.children == nil {
+			n.children = make(map[string]*node[K, V])
+		}
+		n.children[c.level] = c
+	}
+	return c
+}
+
+// find returns the position of key in n.subs, or -1.
+func (n *node[K, V]) find(key K) int {
+	if n.index != nil {
+		if i, ok := n.index[key]; ok {
+			return i
+		}
+		return -1
+	}
+	for i := range n.subs {
+		if n.subs[i].Key == key {
+			return i
 		}
 	}
-	return b, nil, false
+	return -1
+}
+
+// put adds or replaces e in n.subs. It writes in place: every reader of
+// n.subs holds the read lock (see the package comment).
+func (n *node[K, V]) put(e Entry[K, V]) (replaced bool) {
+	if i := n.find(e.Key); i >= 0 {
+		n.subs[i] = e
+		return true
+	}
+	n.subs = append(n.subs, e)
+	switch {
+	case n.index != nil:
+		n.index[e.Key] = len(n.subs) - 1
+	case len(n.subs) >= indexAt:
+		n.index = make(map[K]int, len(n.subs))
+		for i := range n.subs {
+			n.index[n.subs[i].Key] = i
+		}
+	}
+	return false
+}
+
+// remove deletes key from n.subs, moving the last entry into its place.
+func (n *node[K, V]) remove(key K) (removed bool) {
+	i := n.find(key)
+	if i < 0 {
+		return false
+	}
+	last := len(n.subs) - 1
+	if i != last {
+		n.subs[i] = n.subs[last]
+		if n.index != nil {
+			n.index[n.subs[i].Key] = i
+		}
+	}
+	n.subs[last] = Entry[K, V]{}
+	n.subs = n.subs[:last]
+	if n.index != nil {
+		delete(n.index, key)
+		if len(n.subs) < indexAt/2 {
+			n.index = nil
+		}
+	}
+	switch {
+	case len(n.subs) == 0:
+		n.subs = nil
+	case cap(n.subs) >= 64 && len(n.subs) <= cap(n.subs)/4:
+		n.subs = append([]Entry[K, V](nil), n.subs...) // give memory back
+	}
+	return true
+}
+
+// group returns n's shared group name, creating it (on filter) if needed.
+func (n *node[K, V]) group(name, filter string) *Group[K, V] {
+	for _, g := range n.groups {
+		if g.Name == name {
+			return g
+		}
+	}
+	g := &Group[K, V]{Name: strings.Clone(name), Filter: strings.Clone(filter)}
+	n.groups = append(n.groups, g)
+	return g
+}
+
+// removeMember removes key from n's group name, dropping the group once
+// it is empty.
+func (n *node[K, V]) removeMember(name string, key K) (removed bool) {
+	for i, g := range n.groups {
+		if g.Name != name {
+			continue
+		}
+		if !g.remove(key) {
+			return false
+		}
+		if len(g.Members()) == 0 {
+			last := len(n.groups) - 1
+			n.groups[i] = n.groups[last]
+			n.groups[last] = nil
+			n.groups = n.groups[:last]
+			if last == 0 {
+				n.groups = nil
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func (n *node[K, V]) empty() bool {
+	return len(n.subs) == 0 && len(n.groups) == 0 && len(n.children) == 0 && n.plus == nil && n.hash == nil
+}
+
+// prune unlinks n and its ancestors while they are empty.
+func (n *node[K, V]) prune() {
+	for n.parent != nil && n.empty() {
+		p := n.parent
+		switch {
+		case p.plus == n:
+			p.plus = nil
+		case p.hash == n:
+			p.hash = nil
+		default:
+			delete(p.children, n.level)
+			if len(p.children) == 0 {
+				p.children = nil
+			}
+		}
+		n.parent = nil
+		n = p
+	}
 }
