@@ -30,7 +30,7 @@ func (p *Publish) Reset() {
 // Decode parses a PUBLISH body. It rejects QoS 3 [MQTT-3.3.1-4] and DUP on
 // QoS 0 [MQTT-3.3.1-2] (MalformedPacket), a topic name with '+' or '#'
 // [MQTT-3.3.2-2] (TopicNameInvalid), an empty topic name unless a v5 Topic
-// Alias is present [MQTT-4.7.3-1, MQTT-3.3.2-?] (ProtocolError) and a packet
+// Alias is present [MQTT-4.7.3-1] (ProtocolError) and a packet
 // identifier of 0 on QoS 1 or 2 [MQTT-2.3.1-1]. Topic and Payload alias body.
 func (p *Publish) Decode(flags byte, body []byte, v Version) error {
 	p.Dup = flags&0x08 != 0

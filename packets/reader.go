@@ -237,26 +237,22 @@ func (r *Reader) compact() {
 // Next works afterwards. The last body returned by Next becomes invalid.
 func (r *Reader) Release() {
 	r.full = false
+	if r.pooled == nil {
+		// The inline array or an exact-size buffer: nothing to give back.
+		// An exact-size buffer is dropped once drained.
+		if r.pos == r.end {
+			r.pos, r.end = 0, 0
+			r.buf = r.small[:]
+		}
+		return
+	}
 	n := r.end - r.pos
-	if n == 0 {
-		r.pos, r.end = 0, 0
-		r.toSmall()
-		return
-	}
-	if r.isSmall() {
-		r.compact()
-		return
-	}
-	var nb []byte
-	if n <= smallSize {
-		nb = r.small[:]
-	} else {
+	nb := r.small[:]
+	if n > smallSize {
 		nb = make([]byte, n)
 	}
 	copy(nb, r.buf[r.pos:r.end])
-	if r.pooled != nil {
-		bufPools[r.class].Put(r.pooled)
-		r.pooled = nil
-	}
+	bufPools[r.class].Put(r.pooled)
+	r.pooled = nil
 	r.buf, r.pos, r.end = nb, 0, n
 }

@@ -9,7 +9,7 @@ type dec struct {
 	pt Type
 }
 
-// errorf builds the *Error for a failure in packet pt.
+// newError builds the *Error for a failure in packet pt.
 func newError(pt Type, field, reason string, code ReasonCode) *Error {
 	return &Error{Packet: pt, Field: field, Reason: reason, Code: code}
 }

@@ -97,7 +97,7 @@ func connackCases() []Case {
 		p32(PropMaximumPacketSize, 65536), p8(PropWildcardSubAvailable, 1), p8(PropSubIDAvailable, 0),
 		p8(PropSharedSubAvailable, 1))
 	return []Case{
-		ok("CONNACK 3.1.1 accepted, session present", "[MQTT-3.2.2-2]", v4, pkt(0x20, b(1, 0)),
+		ok("CONNACK 3.1.1 accepted, session present", "", v4, pkt(0x20, b(1, 0)),
 			&Connack{SessionPresent: true}),
 		ok("CONNACK 3.1.1 not authorized", "", v4, pkt(0x20, b(0, 5)), &Connack{ReasonCode: NotAuthorized}),
 		ok("CONNACK 3.1.1 unacceptable protocol version", "", v4, pkt(0x20, b(0, 1)), &Connack{ReasonCode: UnsupportedProtocolVersion}),
