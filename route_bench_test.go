@@ -16,7 +16,7 @@ type countSink struct {
 }
 
 func (c *countSink) deliver(sessions.Delivery) { c.n++ }
-func (c *countSink) client() *ClientInfo     { return &c.info }
+func (c *countSink) client() *ClientInfo       { return &c.info }
 
 func benchBroker(b *testing.B) *Broker {
 	br, err := New(WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))

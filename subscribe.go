@@ -21,7 +21,10 @@ func (c *conn) handleSubscribe(fh packets.FixedHeader, body []byte) error {
 	var retained []sessions.Delivery
 	for i := range pk.Subscriptions {
 		sub := &pk.Subscriptions[i]
-		code, rs := c.subscribe(sub, subID)
+		code, rs, err := c.subscribe(sub, subID)
+		if err != nil {
+			return err
+		}
 		ack.ReasonCodes[i] = code
 		retained = append(retained, rs...)
 	}
@@ -34,34 +37,36 @@ func (c *conn) handleSubscribe(fh packets.FixedHeader, body []byte) error {
 
 // subscribe applies one filter of a SUBSCRIBE and returns its reason code
 // and the retained messages to send for it.
-func (c *conn) subscribe(sub *packets.Subscription, subID uint32) (packets.ReasonCode, []sessions.Delivery) {
+func (c *conn) subscribe(sub *packets.Subscription, subID uint32) (packets.ReasonCode, []sessions.Delivery, error) {
 	b := c.b
 	failure := packets.UnspecifiedError // 0x80 in 3.1.1 [MQTT-3.9.3]
 	if err := topics.ValidateFilter(sub.Filter); err != nil {
-		if v5(c.version) {
-			failure = packets.TopicFilterInvalid
+		if !v5(c.version) {
+			// 3.1.x has no code for it: a protocol violation closes the
+			// connection [MQTT-4.8.0-1 (3.1.1)], as Mosquitto does.
+			return 0, nil, &packets.Error{Packet: packets.SUBSCRIBE, Field: "topic filter", Reason: err.Error(), Code: packets.TopicFilterInvalid}
 		}
-		return failure, nil
+		return packets.TopicFilterInvalid, nil, nil
 	}
 	filter := string(sub.Filter)
 	_, inner, shared := topics.ParseShared(filter)
 	if shared && sub.NoLocal && v5(c.version) {
 		// No Local on a shared subscription is a protocol error [MQTT-3.8.3-4]:
 		// refuse the filter rather than the connection, as Mosquitto does.
-		return packets.ProtocolError, nil
+		return packets.ProtocolError, nil, nil
 	}
 	if b.authz != nil && !b.authz.CanSubscribe(&c.info, filter) {
 		if v5(c.version) {
 			failure = packets.NotAuthorized
 		}
-		return failure, nil
+		return failure, nil, nil
 	}
 	for _, h := range b.hooks.subscribe {
 		if err := h.OnSubscribe(&c.info, sub); err != nil {
 			if v5(c.version) {
 				failure = codeOr(err, packets.NotAuthorized)
 			}
-			return failure, nil
+			return failure, nil, nil
 		}
 	}
 	so := subscription{qos: min(sub.QoS, 2), noLocal: sub.NoLocal, rap: sub.RetainAsPublished, rh: sub.RetainHandling, id: subID}
@@ -74,7 +79,7 @@ func (c *conn) subscribe(sub *packets.Subscription, subID uint32) (packets.Reaso
 	// Retained messages: not for shared subscriptions [MQTT-4.8.2-?], and per
 	// Retain Handling [MQTT-3.3.1-9, 3.3.1-10, 3.3.1-11].
 	if shared || so.rh == 2 || (so.rh == 1 && existed) {
-		return code, nil
+		return code, nil, nil
 	}
 	var out []sessions.Delivery
 	b.retained.Match(inner, func(topic string, m *sessions.Message) bool {
@@ -88,7 +93,7 @@ func (c *conn) subscribe(sub *packets.Subscription, subID uint32) (packets.Reaso
 		out = append(out, d)
 		return true
 	})
-	return code, out
+	return code, out, nil
 }
 
 // handleUnsubscribe handles UNSUBSCRIBE and answers UNSUBACK.
