@@ -1,0 +1,139 @@
+package config
+
+import (
+	_ "embed"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+)
+
+// DefaultYAML is the embedded default configuration.
+//
+//go:embed default.yaml
+var DefaultYAML []byte
+
+// DefaultSource is the Source of a configuration made only of DefaultYAML.
+const DefaultSource = "default"
+
+// Config is the whole configuration of mqttd.
+type Config struct {
+	Listeners []Listener `yaml:"listeners"`
+	Limits    Limits     `yaml:"limits"`
+	Storage   Storage    `yaml:"storage"`
+	Log       Log        `yaml:"log"`
+
+	// Source is where the configuration came from: a file name, or
+	// DefaultSource.
+	Source string `yaml:"-"`
+}
+
+// Listener is one entry of listeners.
+type Listener struct {
+	// Type is the transport; only "tcp" so far (tls, websocket, http, coap
+	// and opcua will add fields of their own beside Address).
+	Type string `yaml:"type"`
+	// Name identifies the listener in logs and metrics; it defaults to Type.
+	Name string `yaml:"name"`
+	// Address is host:port ("127.0.0.1:1883"; port 0 picks a free one).
+	Address string `yaml:"address"`
+}
+
+// Limits mirrors broker.Limits key for key (see there for their meaning).
+// This package does not import the broker, so that it builds and tests on
+// its own; cmd/mqttd copies the fields across.
+type Limits struct {
+	MaxConnections    int           `yaml:"max_connections"`
+	MaxPacketSize     int           `yaml:"max_packet_size"`
+	ReceiveMaximum    uint16        `yaml:"receive_maximum"`
+	MaxInflight       int           `yaml:"max_inflight"`
+	MaxQueuedMessages int           `yaml:"max_queued_messages"`
+	ConnectTimeout    time.Duration `yaml:"connect_timeout"`
+	KeepAliveMax      uint16        `yaml:"keep_alive_max"`
+	MaxSessionExpiry  uint32        `yaml:"max_session_expiry"`
+	MaxMessageExpiry  uint32        `yaml:"max_message_expiry"`
+	TopicAliasMaximum uint16        `yaml:"topic_alias_maximum"`
+	WriteTimeout      time.Duration `yaml:"write_timeout"`
+}
+
+// Storage selects the persistence backend. Each backend that needs
+// settings has a block of its own named like its type, so that
+//
+//	storage: {type: bolt, bolt: {path: /var/lib/tern/tern.db, sync: batch}}
+//
+// reads naturally; an etcd block will slot in beside Bolt the same way.
+type Storage struct {
+	// Type is "memory" (the default) or "bolt".
+	Type string `yaml:"type"`
+	Bolt *Bolt  `yaml:"bolt"`
+}
+
+// Bolt configures the single-node on-disk backend (storage/bolt).
+type Bolt struct {
+	// Path is the database file, created if missing.
+	Path string `yaml:"path"`
+	// Sync is when a write reaches the disk, as storage/bolt's SyncMode
+	// names it: always (the default: fsync every write), batch (group
+	// concurrent writes into one fsync) or none (fsync about once a second).
+	Sync string `yaml:"sync"`
+}
+
+// Log configures the daemon's logger.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn or error
+	Format string `yaml:"format"` // text or json
+}
+
+// Default returns the embedded default configuration.
+func Default() (*Config, error) {
+	return Parse(DefaultSource, nil, os.LookupEnv)
+}
+
+// Load reads the configuration file at path, layered over the default, with
+// ${NAME} references resolved from the process environment.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data, os.LookupEnv)
+}
+
+// Parse decodes data, named name in errors, over the embedded default and
+// validates the result. lookup resolves ${NAME} references (os.LookupEnv in
+// Load). The error joins every problem found, one per line.
+func Parse(name string, data []byte, lookup func(string) (string, bool)) (*Config, error) {
+	var c Config
+	def := newDecoder(DefaultSource, lookup)
+	if err := def.decodeDocument(DefaultYAML, &c); err != nil {
+		return nil, fmt.Errorf("the embedded default configuration is broken: %w", err)
+	}
+	d := newDecoder(name, lookup)
+	if err := d.decodeDocument(data, &c); err != nil {
+		return nil, err
+	}
+	if err := d.validate(&c); err != nil {
+		return nil, err
+	}
+	c.Source = name
+	return &c, nil
+}
+
+// Logger returns a logger writing to w in the configured format and level.
+// The configuration must have been validated.
+func (l Log) Logger(w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: logLevels[l.Level]}
+	if l.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// logLevels are the accepted values of log.level.
+var logLevels = map[string]slog.Level{
+	"debug": slog.LevelDebug,
+	"info":  slog.LevelInfo,
+	"warn":  slog.LevelWarn,
+	"error": slog.LevelError,
+}

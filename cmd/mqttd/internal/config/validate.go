@@ -1,0 +1,175 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"slices"
+	"strings"
+)
+
+// listenerTypes are the accepted values of listeners[].type.
+var listenerTypes = []string{"tcp"}
+
+// storageTypes are the accepted values of storage.type.
+var storageTypes = []string{"memory", "bolt"}
+
+// boltSyncModes are the accepted values of storage.bolt.sync.
+var boltSyncModes = []string{"always", "batch", "none"}
+
+// maxPacketSize is the largest MQTT packet: a remaining length of
+// 268435455 plus a fixed header of at most 5 bytes.
+const maxPacketSize = 268435455 + 5
+
+// validate checks the values of c once decoded, fills in defaults that
+// depend on other values (listener names) and normalises case. Errors carry
+// the line of the offending key when this document set it.
+func (d *decoder) validate(c *Config) error {
+	d.listeners(c.Listeners)
+	d.limits(&c.Limits)
+	d.storage(&c.Storage)
+	d.log(&c.Log)
+	return d.err()
+}
+
+// invalid reports that the value at path is wrong.
+func (d *decoder) invalid(path, format string, args ...any) {
+	d.invalidNear(path, path, format, args...)
+}
+
+// invalidNear reports that the value at path is wrong, or missing, because
+// of the value at near: the error points at path if this document set it,
+// else at near.
+func (d *decoder) invalidNear(path, near, format string, args ...any) {
+	line := d.lines[path]
+	if line == 0 {
+		line = d.line(near)
+	}
+	d.errorf(line, "%s: %s", path, fmt.Sprintf(format, args...))
+}
+
+// line returns the line where path, or the nearest enclosing key, was set
+// in this document; 0 if none was.
+func (d *decoder) line(path string) int {
+	for p := path; p != ""; {
+		if l, ok := d.lines[p]; ok {
+			return l
+		}
+		i := strings.LastIndexAny(p, ".[")
+		if i < 0 {
+			break
+		}
+		p = p[:i]
+	}
+	return 0
+}
+
+func (d *decoder) listeners(ls []Listener) {
+	if len(ls) == 0 {
+		d.invalid("listeners", "at least one listener is needed")
+	}
+	names := make(map[string]int)
+	for i := range ls {
+		l := &ls[i]
+		p := fmt.Sprintf("listeners[%d]", i)
+		l.Type = strings.ToLower(l.Type)
+		switch {
+		case l.Type == "":
+			d.invalid(p+".type", "is required (one of: %s)", strings.Join(listenerTypes, ", "))
+		case !slices.Contains(listenerTypes, l.Type):
+			d.invalid(p+".type", "unknown listener type %q (one of: %s)", l.Type, strings.Join(listenerTypes, ", "))
+		}
+		if l.Address == "" {
+			d.invalid(p+".address", "is required (host:port, e.g. 127.0.0.1:1883)")
+		} else if _, _, err := net.SplitHostPort(l.Address); err != nil {
+			var ae *net.AddrError
+			if errors.As(err, &ae) {
+				err = errors.New(ae.Err)
+			}
+			d.invalid(p+".address", "%q is not host:port: %v", l.Address, err)
+		}
+		if l.Name == "" {
+			l.Name = l.Type
+		}
+		if j, dup := names[l.Name]; dup {
+			d.invalid(p+".name", "%q is also the name of listeners[%d]: give each listener a name of its own", l.Name, j)
+		}
+		names[l.Name] = i
+	}
+}
+
+func (d *decoder) limits(l *Limits) {
+	ints := []struct {
+		key      string
+		v        int64
+		min, max int64
+	}{
+		{"max_connections", int64(l.MaxConnections), 0, math.MaxInt64},
+		{"max_packet_size", int64(l.MaxPacketSize), 1, maxPacketSize},
+		{"receive_maximum", int64(l.ReceiveMaximum), 1, math.MaxUint16},
+		{"max_inflight", int64(l.MaxInflight), 1, math.MaxUint16}, // packet identifiers are 16-bit
+		{"max_queued_messages", int64(l.MaxQueuedMessages), 1, math.MaxInt64},
+		{"keep_alive_max", int64(l.KeepAliveMax), 1, math.MaxUint16},
+		{"max_session_expiry", int64(l.MaxSessionExpiry), 1, math.MaxUint32},
+		{"max_message_expiry", int64(l.MaxMessageExpiry), 0, math.MaxUint32},
+		{"topic_alias_maximum", int64(l.TopicAliasMaximum), 1, math.MaxUint16},
+	}
+	for _, c := range ints {
+		switch {
+		case c.v < c.min && c.min == 1:
+			// broker.Limits reads 0 as "the default": refuse it rather
+			// than let "0" silently mean something else.
+			d.invalid("limits."+c.key, "must be at least 1 (the broker reads 0 as \"use the default\")")
+		case c.v < c.min:
+			d.invalid("limits."+c.key, "must be at least %d", c.min)
+		case c.v > c.max:
+			d.invalid("limits."+c.key, "%d is more than %d, the most allowed", c.v, c.max)
+		}
+	}
+	if l.ConnectTimeout <= 0 {
+		d.invalid("limits.connect_timeout", "must be positive, e.g. 10s")
+	}
+	if l.WriteTimeout <= 0 {
+		d.invalid("limits.write_timeout", "must be positive, e.g. 30s")
+	}
+}
+
+func (d *decoder) storage(s *Storage) {
+	s.Type = strings.ToLower(s.Type)
+	switch s.Type {
+	case "":
+		d.invalid("storage.type", "is required (one of: %s)", strings.Join(storageTypes, ", "))
+	case "bolt":
+		if s.Bolt == nil || s.Bolt.Path == "" {
+			d.invalidNear("storage.bolt.path", "storage.type", "is required when storage.type is bolt")
+		}
+		if s.Bolt != nil {
+			s.Bolt.Sync = strings.ToLower(s.Bolt.Sync)
+			if s.Bolt.Sync == "" {
+				s.Bolt.Sync = "always"
+			}
+			if !slices.Contains(boltSyncModes, s.Bolt.Sync) {
+				d.invalid("storage.bolt.sync", "unknown sync mode %q (one of: %s)", s.Bolt.Sync, strings.Join(boltSyncModes, ", "))
+			}
+		}
+	default:
+		if !slices.Contains(storageTypes, s.Type) {
+			d.invalid("storage.type", "unknown storage type %q (one of: %s)", s.Type, strings.Join(storageTypes, ", "))
+		}
+	}
+	if s.Bolt != nil && s.Type != "bolt" {
+		d.invalid("storage.bolt", "is set but storage.type is %q", s.Type)
+	}
+}
+
+func (d *decoder) log(l *Log) {
+	l.Level = strings.ToLower(l.Level)
+	if _, ok := logLevels[l.Level]; !ok {
+		d.invalid("log.level", "unknown level %q (one of: debug, info, warn, error)", l.Level)
+	}
+	l.Format = strings.ToLower(l.Format)
+	if l.Format != "text" && l.Format != "json" {
+		d.invalid("log.format", "unknown format %q (one of: text, json)", l.Format)
+	}
+}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/ternmq/broker"
+	"github.com/ternmq/broker/cmd/mqttd/internal/config"
+	"github.com/ternmq/broker/listeners"
+	"github.com/ternmq/broker/listeners/tcp"
+	"github.com/ternmq/broker/storage"
+	"github.com/ternmq/broker/storage/memory"
+)
+
+// shutdownTimeout bounds the graceful shutdown that follows SIGINT or
+// SIGTERM: deliveries in flight get this long to be acknowledged before
+// clients are disconnected.
+const shutdownTimeout = 10 * time.Second
+
+// run serves the broker that cfg describes until ctx is done, then shuts it
+// down gracefully. Once every listener listens it logs one line saying
+// where, how clients authenticate and where state is kept. It returns an
+// error when the broker cannot start (a listener cannot listen, storage
+// cannot open) or does not shut down cleanly.
+func run(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
+	store, err := openStorage(cfg.Storage)
+	if err != nil {
+		return err
+	}
+	lns, err := openListeners(cfg.Listeners)
+	if err != nil {
+		return errors.Join(err, store.Close())
+	}
+	opts := []broker.Option{
+		broker.WithLogger(logger),
+		broker.WithStorage(store),
+		broker.WithLimits(brokerLimits(cfg.Limits)),
+	}
+	addrs := make([]string, len(lns))
+	for i, l := range lns {
+		opts = append(opts, broker.WithListener(l))
+		addrs[i] = l.Addr().String()
+	}
+	b, err := broker.New(opts...)
+	if err != nil {
+		closeListeners(lns)
+		return errors.Join(err, store.Close())
+	}
+	// Start fails with ctx's error when a signal came before it: the
+	// listeners serve all the same, and the shutdown below stops them.
+	if err := b.Start(ctx); err != nil && ctx.Err() == nil {
+		return errors.Join(err, b.Close())
+	}
+	logger.Info("tern listening",
+		"addr", strings.Join(addrs, ","),
+		"auth", "anonymous",
+		"storage", cfg.Storage.Type,
+		"config", cfg.Source)
+
+	<-ctx.Done()
+	logger.Info("tern shutting down", "timeout", shutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if err := b.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	logger.Info("tern stopped")
+	return nil
+}
+
+// openStorage opens the backend that s selects.
+func openStorage(s config.Storage) (storage.Store, error) {
+	switch s.Type {
+	case "memory":
+		return memory.New(), nil
+	case "bolt":
+		// storage/bolt does not build yet. Once it does:
+		//	mode := map[string]bolt.SyncMode{"always": bolt.SyncAlways, "batch": bolt.SyncBatch, "none": bolt.SyncNone}
+		//	return bolt.Open(s.Bolt.Path, bolt.WithSync(mode[s.Bolt.Sync]))
+		// and an etcd case beside it.
+		return nil, errors.New("storage.type bolt: this mqttd is built without the bolt backend yet; use memory")
+	}
+	return nil, fmt.Errorf("storage.type %q: not built into this mqttd", s.Type)
+}
+
+// openListeners listens on every configured address; on failure it closes
+// those already open.
+func openListeners(cfgs []config.Listener) ([]listeners.Listener, error) {
+	var open []listeners.Listener
+	for _, c := range cfgs {
+		var (
+			l   listeners.Listener
+			err error
+		)
+		switch c.Type {
+		case "tcp":
+			l, err = tcp.New(c.Name, c.Address)
+		default:
+			err = fmt.Errorf("type %q is not built into this mqttd", c.Type)
+		}
+		if err != nil {
+			closeListeners(open)
+			return nil, fmt.Errorf("listener %q: %w", c.Name, err)
+		}
+		open = append(open, l)
+	}
+	return open, nil
+}
+
+func closeListeners(ls []listeners.Listener) {
+	for _, l := range ls {
+		_ = l.Close()
+	}
+}
+
+// brokerLimits converts the configured limits; the fields match one to one.
+func brokerLimits(l config.Limits) broker.Limits {
+	return broker.Limits{
+		MaxConnections:    l.MaxConnections,
+		MaxPacketSize:     l.MaxPacketSize,
+		ReceiveMaximum:    l.ReceiveMaximum,
+		MaxInflight:       l.MaxInflight,
+		MaxQueuedMessages: l.MaxQueuedMessages,
+		ConnectTimeout:    l.ConnectTimeout,
+		KeepAliveMax:      l.KeepAliveMax,
+		MaxSessionExpiry:  l.MaxSessionExpiry,
+		MaxMessageExpiry:  l.MaxMessageExpiry,
+		TopicAliasMaximum: l.TopicAliasMaximum,
+		WriteTimeout:      l.WriteTimeout,
+	}
+}
