@@ -99,7 +99,7 @@ func (b *Broker) Start(ctx context.Context) error {
 				b.log.Error("listener stopped", "listener", l.Name(), "err", err)
 			}
 		})
-		b.log.Info("listening", "listener", l.Name(), "addr", l.Addr().String())
+		b.log.Debug("listening", "listener", l.Name(), "addr", l.Addr().String())
 	}
 	return ctx.Err()
 }

@@ -134,15 +134,27 @@ func TestPahoWillOnAbnormalDisconnect(t *testing.T) {
 }
 
 func TestPahoPersistentSessionQueuesWhileOffline(t *testing.T) {
-	_, addr := startBroker(t)
+	b, addr := startBroker(t)
 	sub := pahoClient(t, addr, "persist", false)
 	wait(t, sub.Subscribe("jobs/#", 1, func(mqtt.Client, mqtt.Message) {}))
 	sub.Disconnect(100)
+	checkFor(t, 5*time.Second, func() error {
+		if n := b.Stats().Connected; n != 0 {
+			return fmt.Errorf("%d clients still connected", n)
+		}
+		return nil
+	})
 	pub := pahoClient(t, addr, "producer", true)
 	for i := range 50 {
 		wait(t, pub.Publish("jobs/1", 1, false, fmt.Sprint(i)))
 	}
 	wait(t, pub.Publish("jobs/1", 0, false, "qos0 is not queued offline"))
+	checkFor(t, 5*time.Second, func() error {
+		if n := b.Stats().MessagesReceived; n != 51 {
+			return fmt.Errorf("broker received %d messages", n)
+		}
+		return nil
+	})
 	in := &inbox{}
 	pahoClient(t, addr, "persist", false, func(o *mqtt.ClientOptions) { o.SetDefaultPublishHandler(in.handler) })
 	msgs := in.waitFor(t, 50)
@@ -154,10 +166,16 @@ func TestPahoPersistentSessionQueuesWhileOffline(t *testing.T) {
 }
 
 func TestPahoQoS2PersistentSession(t *testing.T) {
-	_, addr := startBroker(t)
+	b, addr := startBroker(t)
 	sub := pahoClient(t, addr, "q2sub", false)
 	wait(t, sub.Subscribe("q2", 2, func(mqtt.Client, mqtt.Message) {}))
 	sub.Disconnect(100)
+	checkFor(t, 5*time.Second, func() error {
+		if n := b.Stats().Connected; n != 0 {
+			return fmt.Errorf("%d clients still connected", n)
+		}
+		return nil
+	})
 	pub := pahoClient(t, addr, "q2pub", true)
 	for i := range 20 {
 		wait(t, pub.Publish("q2", 2, false, fmt.Sprint(i)))
