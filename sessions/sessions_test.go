@@ -1,0 +1,141 @@
+package sessions
+
+import (
+	"testing"
+	"time"
+
+	"github.com/ternmq/broker/packets"
+)
+
+func TestQueueBoundAndOrder(t *testing.T) {
+	q := Queue{Max: 3}
+	for i := range 5 {
+		ok := q.Push(Delivery{ID: uint16(i)})
+		if want := i < 3; ok != want {
+			t.Fatalf("push %d: %v, want %v (overflow drops the newest)", i, ok, want)
+		}
+	}
+	q.PushFront(Delivery{ID: 99}) // requeues ignore the bound
+	want := []uint16{99, 0, 1, 2}
+	for _, w := range want {
+		d, ok := q.Pop()
+		if !ok || d.ID != w {
+			t.Fatalf("pop %d, %v; want %d", d.ID, ok, w)
+		}
+	}
+	if _, ok := q.Pop(); ok || q.Len() != 0 {
+		t.Fatal("queue not empty")
+	}
+}
+
+func TestQueueReusesSpace(t *testing.T) {
+	var q Queue
+	for i := range 10000 {
+		q.Push(Delivery{ID: uint16(i)})
+		if d, _ := q.Pop(); d.ID != uint16(i) {
+			t.Fatalf("got %d want %d", d.ID, i)
+		}
+	}
+	if cap(q.items) > 16 {
+		t.Fatalf("queue grew to %d for a steady length of 1", cap(q.items))
+	}
+}
+
+func TestInflightIDsNeverReusedWhileInFlight(t *testing.T) {
+	var f Inflight
+	seen := map[uint16]bool{}
+	for range 65535 {
+		id, err := f.Add(Delivery{QoS: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id == 0 || seen[id] {
+			t.Fatalf("id %d reused or zero [MQTT-2.3.1-2]", id)
+		}
+		seen[id] = true
+	}
+	if _, err := f.Add(Delivery{QoS: 1}); err != ErrNoPacketID {
+		t.Fatalf("66536th add: %v, want ErrNoPacketID", err)
+	}
+	if _, ok := f.Remove(500); !ok {
+		t.Fatal("remove 500")
+	}
+	id, err := f.Add(Delivery{QoS: 1})
+	if err != nil || id != 500 {
+		t.Fatalf("got %d %v, want the only free id 500", id, err)
+	}
+}
+
+func TestInflightRequeueKeepsIDsReserved(t *testing.T) {
+	var f Inflight
+	var q Queue
+	a, _ := f.Add(Delivery{QoS: 1})
+	b, _ := f.Add(Delivery{QoS: 2, Release: true})
+	f.Requeue(&q)
+	if f.Len() != 0 || q.Len() != 2 {
+		t.Fatalf("inflight %d queue %d", f.Len(), q.Len())
+	}
+	c, _ := f.Add(Delivery{QoS: 1})
+	if c == a || c == b {
+		t.Fatalf("new id %d collides with requeued %d/%d", c, a, b)
+	}
+	d1, _ := q.Pop()
+	d2, _ := q.Pop()
+	if d1.ID != a || !d1.Dup || d2.ID != b || d2.Dup || !d2.Release {
+		t.Fatalf("requeued %+v %+v: want DUP on the PUBLISH [MQTT-4.4.0-1], PUBREL kept", d1, d2)
+	}
+}
+
+func TestMessageEncodedOncePerVariant(t *testing.T) {
+	m := NewMessage([]byte("a/b"), []byte("payload"), 1, true, nil)
+	e1, err := m.Encoded(packets.V311, 1, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e2, _ := m.Encoded(packets.V311, 1, false)
+	if &e1[0] != &e2[0] {
+		t.Fatal("variant encoded twice")
+	}
+	buf := append([]byte(nil), e1...)
+	PatchPublish(buf, 0x1234, true)
+	fh, body, _ := readOne(t, buf)
+	var p packets.Publish
+	if err := p.Decode(fh.Flags, body, packets.V311); err != nil {
+		t.Fatal(err)
+	}
+	if p.PacketID != 0x1234 || !p.Dup || string(p.Topic) != "a/b" || string(p.Payload) != "payload" {
+		t.Fatalf("patched publish %+v", p)
+	}
+	if allocs := testing.AllocsPerRun(100, func() { _, _ = m.Encoded(packets.V311, 1, false) }); allocs != 0 {
+		t.Fatalf("cached encoding allocates %v", allocs)
+	}
+}
+
+func TestMessageExpiryCountsDown(t *testing.T) {
+	m := NewMessage([]byte("t"), nil, 0, false, nil)
+	now := time.Now()
+	m.Expiry = now.Add(10 * time.Second)
+	var p packets.Publish
+	m.Publish(&p, 0, false, now.Add(4*time.Second))
+	if p.Properties.MessageExpiry != 6 {
+		t.Fatalf("remaining expiry %d, want 6 [MQTT-3.3.2-6]", p.Properties.MessageExpiry)
+	}
+	if m.Expired(now) || !m.Expired(now.Add(10*time.Second)) {
+		t.Fatal("Expired wrong")
+	}
+}
+
+func readOne(t *testing.T, b []byte) (packets.FixedHeader, []byte, error) {
+	t.Helper()
+	br := bytesReader(b)
+	r := packets.NewReader(&br, 0)
+	return r.Next()
+}
+
+type bytesReader []byte
+
+func (b *bytesReader) Read(p []byte) (int, error) {
+	n := copy(p, *b)
+	*b = (*b)[n:]
+	return n, nil
+}
