@@ -134,13 +134,16 @@ func (b *Broker) route(m *sessions.Message) int {
 	st := b.matches.Get().(*routeState)
 	b.subs.Match(unsafeBytes(m.Topic), &st.m)
 	n := 0
-	if len(st.m.Subs) == 1 {
-		e := &st.m.Subs[0]
-		if b.accepts(e.Key, e.Value, m) {
-			e.Key.deliver(b.delivery(m, e.Value))
-			n++
+	if oneFilter(st.m.Subs) {
+		// All from one trie node: one entry per subscriber, nothing to merge.
+		for i := range st.m.Subs {
+			e := &st.m.Subs[i]
+			if b.accepts(e.Key, e.Value, m) {
+				e.Key.deliver(b.delivery(m, e.Value))
+				n++
+			}
 		}
-	} else if len(st.m.Subs) > 1 {
+	} else {
 		if st.merged == nil {
 			st.merged = make(map[subscriber]int)
 		}
@@ -181,6 +184,17 @@ func (b *Broker) route(m *sessions.Message) int {
 	st.m.Reset()
 	b.matches.Put(st)
 	return n
+}
+
+// oneFilter reports whether every entry was subscribed with the same filter
+// (so no subscriber appears twice).
+func oneFilter(subs []topics.Entry[subscriber, subscription]) bool {
+	for i := 1; i < len(subs); i++ {
+		if subs[i].Filter != subs[0].Filter {
+			return false
+		}
+	}
+	return true
 }
 
 // accepts applies No Local [MQTT-3.8.3-3] and read authorization.
