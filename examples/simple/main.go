@@ -1,14 +1,13 @@
 // Command simple embeds a Tern broker in a program of its own: one TCP
-// listener on 127.0.0.1:1883, served until Ctrl-C, then shut down
-// gracefully. It is the snippet of the README.
+// listener on 127.0.0.1:1883, served until Ctrl-C or SIGTERM, then shut
+// down gracefully. It is the README's embedding example (a test keeps the
+// two identical).
 package main
 
 import (
 	"context"
-	"log"
-	"os"
 	"os/signal"
-	"time"
+	"syscall"
 
 	"github.com/ternmq/broker"
 	"github.com/ternmq/broker/listeners/tcp"
@@ -17,22 +16,15 @@ import (
 func main() {
 	l, err := tcp.New("tcp", "127.0.0.1:1883")
 	if err != nil {
-		log.Fatal(err)
+		panic(err)
 	}
 	b, err := broker.New(broker.WithListener(l))
 	if err != nil {
-		log.Fatal(err)
+		panic(err)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := b.Start(ctx); err != nil {
-		log.Fatal(err)
-	}
-	<-ctx.Done() // until Ctrl-C
-
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := b.Shutdown(ctx); err != nil {
-		log.Fatal(err)
+	if err := b.Serve(ctx); err != nil {
+		panic(err)
 	}
 }
