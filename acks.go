@@ -1,6 +1,9 @@
 package broker
 
-import "github.com/ternmq/broker/packets"
+import (
+	"github.com/ternmq/broker/packets"
+	"github.com/ternmq/broker/storage"
+)
 
 // handleAck handles PUBACK, PUBREC, PUBREL and PUBCOMP from the client.
 func (c *conn) handleAck(fh packets.FixedHeader, body []byte) error {
@@ -10,12 +13,15 @@ func (c *conn) handleAck(fh packets.FixedHeader, body []byte) error {
 	}
 	s := c.sess
 	var reply *packets.Ack
+	var saveRel bool
+	var doneSeq uint64      // stored delivery finished: remove it
+	var released *storage.Queued // stored QoS 2 delivery now waiting for PUBCOMP
 	s.mu.Lock()
 	switch fh.Type {
 	case packets.PUBACK: // QoS 1 delivery done [MQTT-4.3.2]
 		if d, ok := s.inflight.Get(pk.PacketID); ok && d.QoS == 1 {
+			doneSeq = d.Seq
 			s.inflight.Remove(pk.PacketID)
-			c.b.ackedLocked(s, d.Seq)
 		}
 	case packets.PUBREC: // QoS 2, first half [MQTT-4.3.3]
 		d, ok := s.inflight.Get(pk.PacketID)
@@ -27,23 +33,28 @@ func (c *conn) handleAck(fh packets.FixedHeader, body []byte) error {
 				reply = &packets.Ack{Kind: packets.PUBREL, PacketID: pk.PacketID}
 			}
 		case pk.ReasonCode.IsError():
-			// A failing PUBREC ends the flow [MQTT-4.3.3-?]: the id is free again.
+			// A PUBREC with a failure code ends the flow [MQTT-4.3.3-4 (v5)]: the id is free again.
+			doneSeq = d.Seq
 			s.inflight.Remove(pk.PacketID)
 		default:
+			if !d.Release && d.Seq != 0 {
+				released = &storage.Queued{Seq: d.Seq, PacketID: d.ID, State: storage.StateReleased}
+			}
 			d.Release = true
 			reply = &packets.Ack{Kind: packets.PUBREL, PacketID: pk.PacketID} // [MQTT-4.3.3-4]
 		}
 	case packets.PUBREL: // inbound QoS 2 released
 		_, ok := s.awaitingRel[pk.PacketID]
 		delete(s.awaitingRel, pk.PacketID)
+		saveRel = ok && s.durable.Load()
 		reply = &packets.Ack{Kind: packets.PUBCOMP, PacketID: pk.PacketID}
 		if !ok && v5(c.version) {
 			reply.ReasonCode = packets.PacketIdentifierNotFound
 		}
 	case packets.PUBCOMP: // QoS 2 delivery done
 		if d, ok := s.inflight.Get(pk.PacketID); ok && d.QoS == 2 {
+			doneSeq = d.Seq
 			s.inflight.Remove(pk.PacketID)
-			c.b.ackedLocked(s, d.Seq)
 		}
 	}
 	if reply != nil && !c.dead {
@@ -53,5 +64,13 @@ func (c *conn) handleAck(fh packets.FixedHeader, body []byte) error {
 		}
 	}
 	s.mu.Unlock()
+	b := c.b
+	if released != nil {
+		b.updateStored(s, released)
+	}
+	b.unstore(s, doneSeq)
+	if saveRel {
+		b.saveSession(s) // the PUBREL is remembered before PUBCOMP goes out
+	}
 	return nil
 }

@@ -38,6 +38,7 @@ type conn struct {
 	// Reader goroutine only.
 	expiry0     bool // CONNECT had session expiry 0 [MQTT-3.14.2-2]
 	willOnClose bool // publish the will on teardown
+	hadWill     bool // CONNECT carried a will (stored until the connection ends)
 	closeOnce   sync.Once
 }
 
@@ -171,7 +172,7 @@ func (c *conn) handleDisconnect(fh packets.FixedHeader, body []byte) error {
 		}
 		s := c.sess
 		s.mu.Lock()
-		s.expiry = min(p.Properties.SessionExpiry, c.b.limits.MaxSessionExpiry)
+		s.setExpiryLocked(min(p.Properties.SessionExpiry, c.b.limits.MaxSessionExpiry))
 		s.mu.Unlock()
 	}
 	// A DISCONNECT discards the will [MQTT-3.14.4-3], unless v5 asks for it.
@@ -288,6 +289,9 @@ func (c *conn) teardown(cause error) {
 	}
 	if w != nil && !delayed {
 		b.publishWill(w)
+	}
+	if c.hadWill && !delayed {
+		b.forgetWill(s.id)
 	}
 	b.stats.Connected.Add(-1)
 	b.metrics.ClientDisconnected(c.listener)

@@ -97,6 +97,7 @@ func (c *conn) connect(fh packets.FixedHeader, body []byte) bool {
 	var w *will
 	if pk.WillFlag {
 		w = newWill(c, &pk)
+		c.hadWill = true
 	}
 
 	ack := packets.Connack{}
@@ -146,6 +147,7 @@ func (b *Broker) attach(c *conn, clean bool, expiry uint32, window int, w *will,
 		s := b.sessions[id]
 		present := false
 		var discarded *session
+		suppressed := false
 		if s != nil {
 			s.mu.Lock()
 			if old := s.conn; old != nil {
@@ -174,6 +176,7 @@ func (b *Broker) attach(c *conn, clean bool, expiry uint32, window int, w *will,
 					s.willTimer.Stop()
 					s.willTimer = nil
 					s.will = nil
+					suppressed = true
 				}
 			}
 		}
@@ -185,7 +188,7 @@ func (b *Broker) attach(c *conn, clean bool, expiry uint32, window int, w *will,
 		}
 		s.conn = c
 		s.info = &c.info
-		s.expiry = expiry
+		s.setExpiryLocked(expiry)
 		s.window = window
 		s.will = w
 		c.sess = s
@@ -203,6 +206,12 @@ func (b *Broker) attach(c *conn, clean bool, expiry uint32, window int, w *will,
 		b.mu.Unlock()
 		if discarded != nil {
 			b.forgetSession(discarded)
+		}
+		if suppressed && w == nil {
+			b.forgetWill(id)
+		}
+		if w != nil {
+			b.storeWill(id, w) // a crash publishes it at the next start
 		}
 		b.saveSession(s)
 		return s, present, nil

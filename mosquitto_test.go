@@ -34,7 +34,14 @@ func TestMosquittoClients(t *testing.T) {
 		t.Run(v, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			before := b.Stats().Subscriptions
+			// The previous subtest's subscriber is gone before this one starts.
+			checkFor(t, 10*time.Second, func() error {
+				if n := b.Stats().Subscriptions; n != 0 {
+					return errorf("%d subscriptions left", n)
+				}
+				return nil
+			})
+			before := 0
 			sub := exec.CommandContext(ctx, subBin, "-h", host, "-p", port, "-V", v, "-t", "mq/"+v+"/#", "-q", "1", "-C", "2", "-v")
 			var out strings.Builder
 			sub.Stdout = &out

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/ternmq/broker/packets"
@@ -108,11 +109,21 @@ func (b *Broker) forgetSubscription(s *session, filter string) {
 	}
 }
 
-// ackedLocked removes an acknowledged delivery from the stored queue.
-// Deliveries are persisted only by backends wired for queues (Seq != 0).
-func (b *Broker) ackedLocked(s *session, seq uint64) {
-	if seq != 0 {
-		_ = b.store.Queues().Remove(context.Background(), s.id, seq)
+// unstore removes a finished (acknowledged, expired or dropped) delivery
+// from the stored queue; seq 0 means it was never stored.
+func (b *Broker) unstore(s *session, seq uint64) {
+	if seq == 0 {
+		return
+	}
+	if err := b.store.Queues().Remove(context.Background(), s.id, seq); err != nil {
+		b.log.Error("removing stored delivery", "client", s.id, "err", err)
+	}
+}
+
+// updateStored records a stored delivery's packet identifier and state.
+func (b *Broker) updateStored(s *session, q *storage.Queued) {
+	if err := b.store.Queues().Update(context.Background(), s.id, q); err != nil {
+		b.log.Error("updating stored delivery", "client", s.id, "err", err)
 	}
 }
 
@@ -133,7 +144,7 @@ func (b *Broker) restore(ctx context.Context) error {
 	err = b.store.Sessions().Range(ctx, func(st *storage.Session) bool {
 		s := newSession(b, st.ClientID)
 		s.persisted = true
-		s.expiry = st.ExpiryInterval
+		s.setExpiryLocked(st.ExpiryInterval)
 		s.window = b.limits.MaxInflight
 		s.info = &ClientInfo{ID: st.ClientID, Version: packets.Version(st.Version)}
 		if len(st.AwaitingRel) > 0 {
@@ -153,6 +164,13 @@ func (b *Broker) restore(ctx context.Context) error {
 			s.subs[sub.Filter] = so
 			b.subs.Subscribe(sub.Filter, s, so)
 		}
+		s.queue.Max = 0 // what was stored is kept, whatever the bound
+		err = b.restoreQueue(ctx, s)
+		s.queue.Max = b.limits.MaxQueuedMessages
+		if err != nil {
+			ferr = err
+			return false
+		}
 		if s.expiry != 0xFFFFFFFF {
 			left := time.Duration(s.expiry) * time.Second
 			if !st.DisconnectedAt.IsZero() {
@@ -165,7 +183,73 @@ func (b *Broker) restore(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return ferr
+	if ferr != nil {
+		return ferr
+	}
+	return b.restoreWills(ctx)
+}
+
+// restoreQueue loads a session's stored deliveries, in order; those that
+// were sent keep their packet identifier and are resent with DUP.
+func (b *Broker) restoreQueue(ctx context.Context, s *session) error {
+	return b.store.Queues().Range(ctx, s.id, func(q *storage.Queued) bool {
+		m := fromStored(&q.Message)
+		if m == nil {
+			return true
+		}
+		d := sessions.Delivery{Msg: m, QoS: q.QoS, Retain: q.Retain, Seq: q.Seq}
+		if q.State != storage.StateQueued && q.PacketID != 0 {
+			d.ID = q.PacketID
+			d.Dup = q.State == storage.StateSent
+			d.Release = q.State == storage.StateReleased
+			s.inflight.Reserve(d.ID)
+		}
+		s.queue.Push(d)
+		return true
+	})
+}
+
+// restoreWills publishes the wills of clients that were connected when the
+// broker stopped without tearing them down (a crash): their connections
+// ended abnormally [MQTT-3.1.2-8].
+func (b *Broker) restoreWills(ctx context.Context) error {
+	type pending struct {
+		id string
+		w  *storage.Will
+	}
+	var all []pending
+	err := b.store.Wills().Range(ctx, func(id string, w *storage.Will) bool {
+		all = append(all, pending{id, w})
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	for _, p := range all {
+		if m := fromStored(&p.w.Message); m != nil {
+			m.Origin = p.id
+			b.publishWill(&will{msg: m, info: ClientInfo{ID: p.id, Listener: "restored"}})
+		}
+		if err := b.store.Wills().Delete(ctx, p.id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// storeWill records a connected client's will.
+func (b *Broker) storeWill(id string, w *will) {
+	sw := &storage.Will{Message: *toStored(w.msg), Delay: w.delay}
+	if err := b.store.Wills().Set(context.Background(), id, sw); err != nil {
+		b.log.Error("storing will", "client", id, "err", err)
+	}
+}
+
+// forgetWill deletes a stored will (published, or discarded by DISCONNECT).
+func (b *Broker) forgetWill(id string) {
+	if err := b.store.Wills().Delete(context.Background(), id); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		b.log.Error("deleting will", "client", id, "err", err)
+	}
 }
 
 // stopTimers stops session expiry and will delay timers (at shutdown).

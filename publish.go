@@ -104,6 +104,9 @@ func (c *conn) ackPublish(pk *packets.Publish, code packets.ReasonCode) error {
 			}
 			s.awaitingRel[pk.PacketID] = struct{}{}
 			s.mu.Unlock()
+			if s.durable.Load() {
+				c.b.saveSession(s) // exactly once across a restart [MQTT-4.3.3]
+			}
 		}
 		c.send(&packets.Ack{Kind: packets.PUBREC, PacketID: pk.PacketID, ReasonCode: code})
 	}

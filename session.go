@@ -1,7 +1,9 @@
 package broker
 
 import (
+	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ternmq/broker/packets"
@@ -45,6 +47,11 @@ type session struct {
 	willTimer   *time.Timer
 	ended       bool
 	persisted   bool // saved in storage
+
+	// durable: the session outlives its connection (expiry > 0), so its
+	// QoS>0 deliveries are written to storage before they are acknowledged
+	// to the publisher. Read without the lock on the delivery path.
+	durable atomic.Bool
 }
 
 func newSession(b *Broker, id string) *session {
@@ -59,8 +66,20 @@ func (s *session) client() *ClientInfo {
 	return s.info
 }
 
-// deliver queues d for the client and wakes the writer.
+// deliver queues d for the client and wakes the writer. A QoS>0 delivery
+// to a durable session is stored first, so the publisher's PUBACK (sent
+// after routing) means the message is safe.
 func (s *session) deliver(d sessions.Delivery) {
+	if d.QoS > 0 && s.durable.Load() {
+		sm := toStored(d.Msg)
+		sm.QoS, sm.Retain = d.QoS, d.Retain
+		seq, err := s.b.store.Queues().Append(context.Background(), s.id, sm)
+		if err != nil {
+			s.b.log.Error("storing queued message", "client", s.id, "err", err)
+		} else {
+			d.Seq = seq
+		}
+	}
 	s.mu.Lock()
 	c := s.conn
 	if s.ended || (c == nil && d.QoS == 0) {
@@ -72,6 +91,7 @@ func (s *session) deliver(d sessions.Delivery) {
 	}
 	if !s.queue.Push(d) {
 		s.mu.Unlock()
+		s.b.unstore(s, d.Seq)
 		s.b.dropped(s.id, d.Msg, DropQueueFull)
 		return
 	}
@@ -121,6 +141,7 @@ func (s *session) expire() {
 	b.forgetSession(s)
 	if w != nil {
 		b.publishWill(w) // the will is sent at the latest when the session ends [MQTT-3.1.3-9]
+		b.forgetWill(s.id)
 	}
 }
 
@@ -172,4 +193,10 @@ func (s *session) online() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.conn != nil
+}
+
+// setExpiry sets the session expiry interval; called with s.mu held.
+func (s *session) setExpiryLocked(secs uint32) {
+	s.expiry = secs
+	s.durable.Store(secs > 0)
 }

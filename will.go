@@ -60,5 +60,6 @@ func (s *session) fireWill() {
 	s.mu.Unlock()
 	if w != nil {
 		s.b.publishWill(w)
+		s.b.forgetWill(s.id)
 	}
 }

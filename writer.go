@@ -6,6 +6,7 @@ import (
 
 	"github.com/ternmq/broker/packets"
 	"github.com/ternmq/broker/sessions"
+	"github.com/ternmq/broker/storage"
 )
 
 // Outbound I/O. A connection has no writer goroutine while idle: kickLocked
@@ -51,6 +52,7 @@ func (c *conn) writeLoop() {
 		*bt = batch[:0]
 		batchPool.Put(bt)
 	}()
+	var expired []uint64
 	for {
 		now := time.Now()
 		s.mu.Lock()
@@ -75,6 +77,7 @@ func (c *conn) writeLoop() {
 				if dd.ID != 0 {
 					s.inflight.Free(dd.ID)
 				}
+				expired = append(expired, dd.Seq)
 				b.dropped(s.id, dd.Msg, DropExpired)
 				continue
 			}
@@ -95,9 +98,18 @@ func (c *conn) writeLoop() {
 		if len(buf) == 0 && len(batch) == 0 {
 			c.writing = false
 			s.mu.Unlock()
+			c.unstoreAll(expired)
 			return
 		}
 		s.mu.Unlock()
+		expired = c.unstoreAll(expired)
+		for i := range batch {
+			// A stored QoS 2 delivery keeps its packet identifier across a
+			// restart, so the client can recognise the resend.
+			if d := &batch[i]; d.Seq != 0 && d.QoS == 2 && !d.Release && !d.Dup {
+				b.updateStored(s, &storage.Queued{Seq: d.Seq, PacketID: d.ID, State: storage.StateSent})
+			}
+		}
 
 		delivered := 0
 		for i := range batch {
@@ -173,8 +185,17 @@ func (c *conn) appendDelivery(buf []byte, d *sessions.Delivery, now time.Time) (
 			s.inflight.Remove(d.ID)
 			s.mu.Unlock()
 		}
+		c.b.unstore(c.sess, d.Seq)
 		c.b.dropped(c.info.ID, d.Msg, DropTooLarge)
 		return buf, false
 	}
 	return buf, true
+}
+
+// unstoreAll removes the stored deliveries seqs and returns seqs emptied.
+func (c *conn) unstoreAll(seqs []uint64) []uint64 {
+	for _, seq := range seqs {
+		c.b.unstore(c.sess, seq)
+	}
+	return seqs[:0]
 }

@@ -119,3 +119,12 @@ func (f *Inflight) Requeue(q *Queue) {
 // Free releases a reserved packet identifier of a requeued delivery that
 // will not be sent after all (expired or dropped).
 func (f *Inflight) Free(id uint16) { delete(f.inUse, id) }
+
+// Reserve marks id as in use for a queued delivery restored from storage
+// that already carries it.
+func (f *Inflight) Reserve(id uint16) {
+	if f.inUse == nil {
+		f.inUse = make(map[uint16]struct{})
+	}
+	f.inUse[id] = struct{}{}
+}
