@@ -47,15 +47,18 @@ type Trie[K comparable, V any] struct {
 // filter that thousands of clients share. Below it a scan is cheaper.
 const indexAt = 32
 
+// node is one level of a filter. The fields Match reads come first, so
+// that they share a cache line.
 type node[K comparable, V any] struct {
-	parent   *node[K, V]
-	level    string // this node's key in parent: a level, "+" or "#"
 	children map[string]*node[K, V]
 	plus     *node[K, V] // the "+" child
 	hash     *node[K, V] // the "#" child
 	subs     []Entry[K, V]
-	index    map[K]int // position in subs by key, once len(subs) >= indexAt
 	groups   []*Group[K, V]
+
+	parent *node[K, V]
+	level  string    // this node's key in parent: a level, "+" or "#"
+	index  map[K]int // position in subs by key, once len(subs) >= indexAt
 }
 
 // NewTrie returns an empty trie.

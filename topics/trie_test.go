@@ -592,8 +592,9 @@ func BenchmarkTrieMatch(b *testing.B) {
 }
 
 // BenchmarkTrieSubscribe measures Subscribe into an empty trie ("new", up
-// to 65536 filters of the BenchmarkTrieMatch mix) and subscribe plus
-// unsubscribe on the 1,000,000-subscription trie ("churn").
+// to 65536 filters of the BenchmarkTrieMatch mix), two subscribes and two
+// unsubscribes on a filter of 100,000 subscribers ("crowded"), and
+// subscribe plus unsubscribe on the 1,000,000-subscription trie ("churn").
 func BenchmarkTrieSubscribe(b *testing.B) {
 	benchWorld.once.Do(benchSetup)
 	filters := benchWorld.filters
@@ -606,6 +607,23 @@ func BenchmarkTrieSubscribe(b *testing.B) {
 				tr = NewTrie[int, uint8]()
 			}
 			tr.Subscribe(filters[i%len(filters)], i, 1)
+			i++
+		}
+	})
+	b.Run("crowded", func(b *testing.B) {
+		// One filter with 100,000 subscribers: in-place slices with a key
+		// index keep this O(1), where copy-on-write would copy 3 MB.
+		tr := NewTrie[int, uint8]()
+		for k := range 100_000 {
+			tr.Subscribe("broadcast/all", k, 1)
+		}
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			tr.Subscribe("broadcast/all", -1, 1)
+			tr.Unsubscribe("broadcast/all", i%100_000)
+			tr.Subscribe("broadcast/all", i%100_000, 1)
+			tr.Unsubscribe("broadcast/all", -1)
 			i++
 		}
 	})
