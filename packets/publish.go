@@ -45,11 +45,11 @@ func (p *Publish) Decode(flags byte, body []byte, v Version) error {
 	}
 	d := dec{b: body, pt: PUBLISH}
 	var err error
-	if p.Topic, err = d.str("topic name"); err != nil {
+	if p.Topic, err = d.bin("topic name"); err != nil {
 		return err
 	}
-	if hasWildcard(p.Topic) {
-		return newError(PUBLISH, "topic name", "contains a wildcard [MQTT-3.3.2-2]", TopicNameInvalid)
+	if err = checkTopicName(p.Topic); err != nil {
+		return err
 	}
 	if p.QoS > 0 {
 		if p.PacketID, err = d.packetID(v); err != nil {
@@ -67,6 +67,32 @@ func (p *Publish) Decode(flags byte, body []byte, v Version) error {
 		return newError(PUBLISH, "topic name", "empty without a topic alias [MQTT-4.7.3-1]", ProtocolError)
 	}
 	p.Payload = d.b[:len(d.b):len(d.b)]
+	return nil
+}
+
+// checkTopicName validates a topic name in one pass over its bytes: UTF-8
+// rules first (MalformedPacket), then no wildcard [MQTT-3.3.2-2]
+// (TopicNameInvalid).
+func checkTopicName(topic []byte) error {
+	wildcard, ascii := false, true
+	for _, c := range topic {
+		switch {
+		case c >= 0x80:
+			ascii = false
+		case c == 0:
+			return newError(PUBLISH, "topic name", codec.ErrNullChar.Error(), MalformedPacket)
+		case c == '+' || c == '#':
+			wildcard = true
+		}
+	}
+	if !ascii {
+		if err := codec.ValidateUTF8(topic); err != nil {
+			return newError(PUBLISH, "topic name", err.Error(), MalformedPacket)
+		}
+	}
+	if wildcard {
+		return newError(PUBLISH, "topic name", "contains a wildcard [MQTT-3.3.2-2]", TopicNameInvalid)
+	}
 	return nil
 }
 
