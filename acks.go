@@ -68,7 +68,7 @@ func (c *conn) handleAck(fh packets.FixedHeader, body []byte) error {
 	if released != nil {
 		b.updateStored(s, released)
 	}
-	b.unstore(s, doneSeq)
+	b.unstoreAsync(s, doneSeq)
 	if saveRel {
 		b.saveSession(s) // the PUBREL is remembered before PUBCOMP goes out
 	}

@@ -45,7 +45,8 @@ type Broker struct {
 	locals   map[*localSub]struct{}
 	closing  bool
 
-	wg       sync.WaitGroup // listener and connection goroutines
+	wg       sync.WaitGroup // listener, connection and storage goroutines
+	removers chan struct{}  // semaphore of unstoreAsync goroutines
 	started  atomic.Bool
 	nconns   atomic.Int64
 	stats    Stats
@@ -64,6 +65,7 @@ func New(opts ...Option) (*Broker, error) {
 		sessions: make(map[string]*session),
 		conns:    make(map[*conn]struct{}),
 		startAt:  time.Now(),
+		removers: make(chan struct{}, 256),
 	}
 	b.matches.New = func() any { return new(routeState) }
 	for _, o := range opts {

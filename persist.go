@@ -120,6 +120,25 @@ func (b *Broker) unstore(s *session, seq uint64) {
 	}
 }
 
+// unstoreAsync removes a finished delivery without making the client wait:
+// losing a removal in a crash only means a redelivery (with DUP), which QoS
+// 1 and 2 allow. Concurrent removals let batching backends group their
+// commits; at most maxRemovers run, beyond that the caller waits.
+func (b *Broker) unstoreAsync(s *session, seq uint64) {
+	if seq == 0 {
+		return
+	}
+	select {
+	case b.removers <- struct{}{}:
+		b.wg.Go(func() {
+			b.unstore(s, seq)
+			<-b.removers
+		})
+	default:
+		b.unstore(s, seq)
+	}
+}
+
 // updateStored records a stored delivery's packet identifier and state.
 func (b *Broker) updateStored(s *session, q *storage.Queued) {
 	if err := b.store.Queues().Update(context.Background(), s.id, q); err != nil {

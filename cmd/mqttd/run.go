@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/ternmq/broker/listeners"
 	"github.com/ternmq/broker/listeners/tcp"
 	"github.com/ternmq/broker/storage"
+	"github.com/ternmq/broker/storage/bolt"
 	"github.com/ternmq/broker/storage/memory"
 )
 
@@ -78,11 +81,17 @@ func openStorage(s config.Storage) (storage.Store, error) {
 	case "memory":
 		return memory.New(), nil
 	case "bolt":
-		// storage/bolt does not build yet. Once it does:
-		//	mode := map[string]bolt.SyncMode{"always": bolt.SyncAlways, "batch": bolt.SyncBatch, "none": bolt.SyncNone}
-		//	return bolt.Open(s.Bolt.Path, bolt.WithSync(mode[s.Bolt.Sync]))
-		// and an etcd case beside it.
-		return nil, errors.New("storage.type bolt: this mqttd is built without the bolt backend yet; use memory")
+		mode := map[string]bolt.SyncMode{"always": bolt.SyncAlways, "batch": bolt.SyncBatch, "none": bolt.SyncNone}
+		if dir := filepath.Dir(s.Bolt.Path); dir != "" {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil, fmt.Errorf("storage.bolt.path: %w", err)
+			}
+		}
+		st, err := bolt.Open(s.Bolt.Path, bolt.WithSync(mode[s.Bolt.Sync]))
+		if err != nil {
+			return nil, fmt.Errorf("storage.bolt: %w", err)
+		}
+		return st, nil
 	}
 	return nil, fmt.Errorf("storage.type %q: not built into this mqttd", s.Type)
 }

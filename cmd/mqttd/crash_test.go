@@ -1,0 +1,251 @@
+//go:build unix
+
+package main
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ternmq/broker/packets"
+)
+
+// TestCrashLosesNothing runs mqttd on bolt storage (sync: batch, whose
+// acknowledgements wait for the group commit), kills it with SIGKILL and
+// starts it again: every message it acknowledged is delivered, in order, QoS
+// 2 exactly once, retained messages are kept and the will of a client that
+// was connected at the crash is published.
+func TestCrashLosesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills the daemon")
+	}
+	const pubs, perPub, qos2 = 10, 1000, 200
+	bin := buildMqttd(t)
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "tern.yaml")
+	writeFile(t, conf, fmt.Sprintf("listeners:\n  - type: tcp\n    address: 127.0.0.1:0\nstorage:\n  type: bolt\n  bolt:\n    path: %s\n    sync: batch\n", filepath.Join(dir, "data", "tern.db")))
+	addr := func(p *process) string {
+		var m []string
+		waitFor(t, 10*time.Second, func() error {
+			if m = listeningLine.FindStringSubmatch(p.stderr()); m == nil {
+				return errors.New("no listening line; stderr:\n" + p.stderr())
+			}
+			return nil
+		})
+		return m[1]
+	}
+	p := start(t, bin, nil, "-config", conf)
+	a := addr(p)
+
+	for _, s := range []struct {
+		id, filter string
+		qos        byte
+	}{{"sub1", "crash/1/#", 1}, {"sub2", "crash/2", 2}, {"watch", "crash/will", 1}} {
+		c := dialMQTT(t, a, s.id, false, nil)
+		c.send(&packets.Subscribe{PacketID: 1, Subscriptions: []packets.Subscription{{Filter: []byte(s.filter), QoS: s.qos}}})
+		c.want(packets.SUBACK)
+		c.send(&packets.Disconnect{})
+		c.close()
+	}
+	// Connected at the crash, with a will.
+	dialMQTT(t, a, "doomed", true, &packets.Connect{WillFlag: true, WillQoS: 1, WillTopic: []byte("crash/will"), WillPayload: []byte("doomed is gone")})
+
+	var wg sync.WaitGroup
+	errs := make(chan error, pubs)
+	for i := range pubs {
+		wg.Go(func() {
+			c := dialMQTT(t, a, fmt.Sprintf("pub%d", i), true, nil)
+			defer c.close()
+			payload := make([]byte, 8)
+			var out []byte
+			const window = 100
+			for n := 0; n < perPub; n += window {
+				out = out[:0]
+				for k := n; k < n+window; k++ {
+					binary.BigEndian.PutUint32(payload, uint32(i))
+					binary.BigEndian.PutUint32(payload[4:], uint32(k))
+					out, _ = (&packets.Publish{QoS: 1, PacketID: uint16(k + 1), Topic: []byte(fmt.Sprintf("crash/1/%d", i)), Payload: payload}).Append(out, packets.V311)
+				}
+				c.write(out)
+				for range window {
+					if err := c.expect(packets.PUBACK); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	q2 := dialMQTT(t, a, "pubq2", true, nil)
+	for k := range qos2 {
+		q2.send(&packets.Publish{QoS: 2, PacketID: uint16(k + 1), Topic: []byte("crash/2"), Payload: []byte(fmt.Sprint(k))})
+		q2.want(packets.PUBREC)
+		q2.send(&packets.Ack{Kind: packets.PUBREL, PacketID: uint16(k + 1)})
+		q2.want(packets.PUBCOMP)
+	}
+	q2.send(&packets.Publish{QoS: 1, PacketID: 1, Retain: true, Topic: []byte("crash/retained"), Payload: []byte("kept")})
+	q2.want(packets.PUBACK)
+
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-p.done
+	p = start(t, bin, nil, "-config", conf)
+	a = addr(p)
+
+	// Every acknowledged QoS 1 message, in order per publisher.
+	s1 := dialMQTT(t, a, "sub1", false, nil)
+	next := make([]uint32, pubs)
+	for got := 0; got < pubs*perPub; got++ {
+		pk := s1.publish(t)
+		i, k := binary.BigEndian.Uint32(pk.Payload), binary.BigEndian.Uint32(pk.Payload[4:])
+		if k != next[i] {
+			t.Fatalf("publisher %d: got message %d, want %d (after %d deliveries)", i, k, next[i], got)
+		}
+		next[i]++
+		s1.send(&packets.Ack{Kind: packets.PUBACK, PacketID: pk.PacketID})
+	}
+	// QoS 2: exactly once.
+	s2 := dialMQTT(t, a, "sub2", false, nil)
+	for k := range qos2 {
+		pk := s2.publish(t)
+		if string(pk.Payload) != fmt.Sprint(k) {
+			t.Fatalf("QoS 2 message %d is %q", k, pk.Payload)
+		}
+		s2.send(&packets.Ack{Kind: packets.PUBREC, PacketID: pk.PacketID})
+	}
+	// The will of the client connected at the crash.
+	w := dialMQTT(t, a, "watch", false, nil)
+	if pk := w.publish(t); string(pk.Topic) != "crash/will" || string(pk.Payload) != "doomed is gone" {
+		t.Fatalf("got %s %q, want the will", pk.Topic, pk.Payload)
+	}
+	// The retained message.
+	r := dialMQTT(t, a, "late", true, nil)
+	r.send(&packets.Subscribe{PacketID: 1, Subscriptions: []packets.Subscription{{Filter: []byte("crash/retained"), QoS: 1}}})
+	r.want(packets.SUBACK)
+	if pk := r.publish(t); string(pk.Payload) != "kept" || !pk.Retain {
+		t.Fatalf("retained: got %q retain=%v", pk.Payload, pk.Retain)
+	}
+}
+
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+// buildMqttd builds the daemon once per test binary.
+func buildMqttd(t *testing.T) string {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to build mqttd with")
+	}
+	buildOnce.Do(func() {
+		dir, err := osMkdirTemp()
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtBin = filepath.Join(dir, "mqttd")
+		if out, err := exec.Command(goBin, "build", "-o", builtBin, ".").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return builtBin
+}
+
+// mqttConn is a minimal MQTT 3.1.1 client for the crash test.
+type mqttConn struct {
+	t  *testing.T
+	nc net.Conn
+	r  *packets.Reader
+}
+
+// dialMQTT connects with client id; extra, if not nil, supplies will fields.
+func dialMQTT(t *testing.T, addr, id string, clean bool, extra *packets.Connect) *mqttConn {
+	t.Helper()
+	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = nc.Close() })
+	c := &mqttConn{t: t, nc: nc, r: packets.NewReader(nc, 0)}
+	p := packets.Connect{}
+	if extra != nil {
+		p = *extra
+	}
+	p.Version, p.ClientID, p.CleanStart, p.KeepAlive = packets.V311, []byte(id), clean, 60
+	c.send(&p)
+	c.want(packets.CONNACK)
+	return c
+}
+
+func (c *mqttConn) write(b []byte) {
+	_ = c.nc.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	if _, err := c.nc.Write(b); err != nil {
+		c.t.Error(err)
+	}
+}
+
+func (c *mqttConn) send(p packets.Packet) {
+	b, err := p.Append(nil, packets.V311)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.write(b)
+}
+
+func (c *mqttConn) expect(typ packets.Type) error {
+	_ = c.nc.SetReadDeadline(time.Now().Add(30 * time.Second))
+	fh, _, err := c.r.Next()
+	if err != nil {
+		return fmt.Errorf("waiting for %v: %w", typ, err)
+	}
+	if fh.Type != typ {
+		return fmt.Errorf("got %v, want %v", fh.Type, typ)
+	}
+	return nil
+}
+
+func (c *mqttConn) want(typ packets.Type) {
+	c.t.Helper()
+	if err := c.expect(typ); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// publish reads the next packet, which must be a PUBLISH; the result owns its bytes.
+func (c *mqttConn) publish(t *testing.T) *packets.Publish {
+	t.Helper()
+	_ = c.nc.SetReadDeadline(time.Now().Add(30 * time.Second))
+	fh, body, err := c.r.Next()
+	if err != nil || fh.Type != packets.PUBLISH {
+		t.Fatalf("want PUBLISH, got %v %v", fh.Type, err)
+	}
+	var p packets.Publish
+	if err := p.Decode(fh.Flags, append([]byte(nil), body...), packets.V311); err != nil {
+		t.Fatal(err)
+	}
+	return &p
+}
+
+func (c *mqttConn) close() { _ = c.nc.Close() }
+
+func osMkdirTemp() (string, error) { return os.MkdirTemp("", "mqttd-test-") }
