@@ -10,9 +10,9 @@ import (
 // Entry is one subscription: who (Key), to what (Filter, as subscribed,
 // shared prefix included) and with which options (Value).
 type Entry[K comparable, V any] struct {
-	Key    K
-	Filter string
-	Value  V
+	Key    K      // the subscriber
+	Filter string // the filter as subscribed, "$share/{group}/" included
+	Value  V      // the subscription's options
 }
 
 // Matches receives the result of Trie.Match. Reuse one across calls: once
