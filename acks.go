@@ -14,7 +14,7 @@ func (c *conn) handleAck(fh packets.FixedHeader, body []byte) error {
 	s := c.sess
 	var reply *packets.Ack
 	var saveRel bool
-	var doneSeq uint64      // stored delivery finished: remove it
+	var doneSeq uint64           // stored delivery finished: remove it
 	var released *storage.Queued // stored QoS 2 delivery now waiting for PUBCOMP
 	s.mu.Lock()
 	switch fh.Type {

@@ -51,8 +51,8 @@ func (b *Broker) PublishMessage(m *Message) error {
 			return err
 		}
 	}
-	b.route(m)
-	return nil
+	_, err := b.route(m)
+	return err
 }
 
 // Subscribe calls fn for every message matching filter, at most qos, until
@@ -83,7 +83,7 @@ func (b *Broker) Subscribe(filter string, qos byte, fn func(*Message)) (cancel f
 	b.addLocal(ls)
 	if _, inner, shared := topics.ParseShared(filter); !shared {
 		b.retained.Match(inner, func(topic string, m *sessions.Message) bool {
-			ls.deliver(sessions.Delivery{Msg: m, QoS: grantedQoS(m.QoS, so.qos), Retain: true})
+			_ = ls.deliver(sessions.Delivery{Msg: m, QoS: grantedQoS(m.QoS, so.qos), Retain: true})
 			return true
 		})
 	}
@@ -116,22 +116,23 @@ type localSub struct {
 
 func (l *localSub) client() *ClientInfo { return &localInfo }
 
-func (l *localSub) deliver(d sessions.Delivery) {
+func (l *localSub) deliver(d sessions.Delivery) error {
 	l.mu.Lock()
 	if l.stopped {
 		l.mu.Unlock()
-		return
+		return nil
 	}
 	if !l.queue.Push(d) {
 		l.mu.Unlock()
 		l.b.dropped("", d.Msg, DropQueueFull)
-		return
+		return nil
 	}
 	if !l.running {
 		l.running = true
 		go l.run()
 	}
 	l.mu.Unlock()
+	return nil
 }
 
 func (l *localSub) run() {

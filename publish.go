@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"fmt"
 	"time"
 	"unicode/utf8"
 
@@ -77,7 +78,16 @@ func (c *conn) handlePublish(fh packets.FixedHeader, body []byte) error {
 			return c.ackPublish(&pk, packets.UnspecifiedError)
 		}
 	}
-	n := b.route(m)
+	n, err := b.route(m)
+	if err != nil && pk.QoS > 0 {
+		// Not stored for every durable subscriber: never acknowledge what
+		// was not kept. v5 says why; 3.1.x has no code, so the connection
+		// closes and the client resends after reconnecting.
+		if !v5(c.version) {
+			return fmt.Errorf("storage: %w", err)
+		}
+		return c.ackPublish(&pk, packets.ImplementationSpecificError)
+	}
 	code := packets.Success
 	if n == 0 {
 		code = packets.NoMatchingSubscribers
@@ -129,20 +139,24 @@ type routeState struct {
 }
 
 // route delivers m to every matching subscription and returns how many
-// subscribers it went to. Overlapping subscriptions of one client give one
+// subscribers it went to, and an error if a durable session could not store
+// its copy. Overlapping subscriptions of one client give one
 // delivery at the highest granted QoS, carrying every subscription
 // identifier [MQTT-3.3.4-2, 3.3.4-3]; a shared group gets one delivery,
 // to one member [MQTT-4.8.2].
-func (b *Broker) route(m *sessions.Message) int {
+func (b *Broker) route(m *sessions.Message) (int, error) {
 	st := b.matches.Get().(*routeState)
 	b.subs.Match(unsafeBytes(m.Topic), &st.m)
 	n := 0
+	var serr error
 	if oneFilter(st.m.Subs) {
 		// All from one trie node: one entry per subscriber, nothing to merge.
 		for i := range st.m.Subs {
 			e := &st.m.Subs[i]
 			if b.accepts(e.Key, e.Value, m) {
-				e.Key.deliver(b.delivery(m, e.Value))
+				if err := e.Key.deliver(b.delivery(m, e.Value)); err != nil {
+					serr = err
+				}
 				n++
 			}
 		}
@@ -169,7 +183,9 @@ func (b *Broker) route(m *sessions.Message) int {
 			st.to = append(st.to, e.Key)
 		}
 		for i, d := range st.out {
-			st.to[i].deliver(d)
+			if err := st.to[i].deliver(d); err != nil {
+				serr = err
+			}
 		}
 		n += len(st.out)
 		clear(st.merged)
@@ -178,15 +194,19 @@ func (b *Broker) route(m *sessions.Message) int {
 		st.out, st.to = st.out[:0], st.to[:0]
 	}
 	for _, g := range st.m.Groups {
-		if b.deliverShared(g, m) {
+		ok, err := b.deliverShared(g, m)
+		if ok {
 			n++
+		}
+		if err != nil {
+			serr = err
 		}
 	}
 	clear(st.m.Subs)
 	clear(st.m.Groups)
 	st.m.Reset()
 	b.matches.Put(st)
-	return n
+	return n, serr
 }
 
 // oneFilter reports whether every entry was subscribed with the same filter
@@ -223,10 +243,10 @@ func (b *Broker) delivery(m *sessions.Message, so subscription) sessions.Deliver
 
 // deliverShared sends m to one member of a shared group, round robin,
 // skipping members that are offline.
-func (b *Broker) deliverShared(g *topics.Group[subscriber, subscription], m *sessions.Message) bool {
+func (b *Broker) deliverShared(g *topics.Group[subscriber, subscription], m *sessions.Message) (bool, error) {
 	members := g.Members()
 	if len(members) == 0 {
-		return false
+		return false, nil
 	}
 	start := int(g.Next() % uint32(len(members)))
 	for i := range members {
@@ -237,10 +257,9 @@ func (b *Broker) deliverShared(g *topics.Group[subscriber, subscription], m *ses
 		if !b.accepts(e.Key, e.Value, m) {
 			continue
 		}
-		e.Key.deliver(b.delivery(m, e.Value))
-		return true
+		return true, e.Key.deliver(b.delivery(m, e.Value))
 	}
-	return false
+	return false, nil
 }
 
 // dropped counts a dropped delivery and tells the hooks.

@@ -3,8 +3,10 @@ package broker_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/ternmq/broker"
 	"github.com/ternmq/broker/listeners/tcp"
@@ -95,4 +97,41 @@ func TestRestartKeepsPersistentSessions(t *testing.T) {
 	other.connect(connectPacket("late", true), packets.Success)
 	other.subscribe(1, "r/#", 0)
 	other.expectPublish("r/x", "kept")
+}
+
+// TestStorageFailureIsNotAcknowledged: when a durable subscriber's copy
+// cannot be stored, the publisher is not told the message is safe: a v5
+// PUBACK carries 0x83, a 3.1.1 publisher is disconnected without PUBACK.
+func TestStorageFailureIsNotAcknowledged(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tern.db")
+	st, err := bolt.Open(path, bolt.WithSync(bolt.SyncNone))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, addr := startBroker(t, broker.WithStorage(st))
+	sub := dialRaw(t, addr)
+	sub.connect(connectPacket("keeper", false), packets.Success)
+	sub.subscribe(1, "safe", 1)
+	sub.send(&packets.Disconnect{})
+	sub.expectClosed()
+	_ = b
+	if err := st.Close(); err != nil { // the disk goes away under the broker
+		t.Fatal(err)
+	}
+	p5 := dialRaw(t, addr)
+	p5.connect(connect5("pub5", true), packets.Success)
+	p5.send(&packets.Publish{QoS: 1, PacketID: 1, Topic: []byte("safe"), Payload: []byte("x")})
+	if a, ok := p5.next().(*packets.Ack); !ok || a.ReasonCode != packets.ImplementationSpecificError {
+		t.Fatalf("got %#v, want PUBACK 0x83", a)
+	}
+	p3 := dialRaw(t, addr)
+	p3.connect(connectPacket("pub3", true), packets.Success)
+	p3.send(&packets.Publish{QoS: 1, PacketID: 1, Topic: []byte("safe"), Payload: []byte("x")})
+	pk, err := p3.tryNext(5 * time.Second)
+	if err == nil {
+		t.Fatalf("got %#v, want the connection closed without PUBACK", pk)
+	}
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatal("connection left open")
+	}
 }

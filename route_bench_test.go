@@ -15,8 +15,8 @@ type countSink struct {
 	info ClientInfo
 }
 
-func (c *countSink) deliver(sessions.Delivery) { c.n++ }
-func (c *countSink) client() *ClientInfo       { return &c.info }
+func (c *countSink) deliver(sessions.Delivery) error { c.n++; return nil }
+func (c *countSink) client() *ClientInfo             { return &c.info }
 
 func benchBroker(b *testing.B) *Broker {
 	br, err := New(WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
@@ -38,7 +38,7 @@ func BenchmarkRouterRoute(b *testing.B) {
 	m := sessions.NewMessage([]byte("site/7/kitchen/temp"), []byte("21.5"), 1, false, nil)
 	b.ReportAllocs()
 	for b.Loop() {
-		if br.route(m) != 10 {
+		if n, _ := br.route(m); n != 10 {
 			b.Fatal("wrong fan-out")
 		}
 	}

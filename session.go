@@ -14,7 +14,9 @@ import (
 // subscriber is what the router delivers to: a session, or a callback
 // subscription of the in-process API.
 type subscriber interface {
-	deliver(d sessions.Delivery)
+	// deliver queues d; an error means it could not be stored (durable
+	// sessions), so the publisher must not be told it is safe.
+	deliver(d sessions.Delivery) error
 	client() *ClientInfo
 }
 
@@ -69,16 +71,16 @@ func (s *session) client() *ClientInfo {
 // deliver queues d for the client and wakes the writer. A QoS>0 delivery
 // to a durable session is stored first, so the publisher's PUBACK (sent
 // after routing) means the message is safe.
-func (s *session) deliver(d sessions.Delivery) {
+func (s *session) deliver(d sessions.Delivery) error {
 	if d.QoS > 0 && s.durable.Load() {
 		sm := toStored(d.Msg)
 		sm.QoS, sm.Retain = d.QoS, d.Retain
 		seq, err := s.b.store.Queues().Append(context.Background(), s.id, sm)
 		if err != nil {
 			s.b.log.Error("storing queued message", "client", s.id, "err", err)
-		} else {
-			d.Seq = seq
+			return err
 		}
+		d.Seq = seq
 	}
 	s.mu.Lock()
 	c := s.conn
@@ -87,18 +89,19 @@ func (s *session) deliver(d sessions.Delivery) {
 		if !s.ended {
 			s.b.dropped(s.id, d.Msg, DropOfflineQoS0)
 		}
-		return
+		return nil
 	}
 	if !s.queue.Push(d) {
 		s.mu.Unlock()
 		s.b.unstore(s, d.Seq)
 		s.b.dropped(s.id, d.Msg, DropQueueFull)
-		return
+		return nil
 	}
 	if c != nil {
 		c.kickLocked()
 	}
 	s.mu.Unlock()
+	return nil
 }
 
 // endLocked discards the session's state: subscriptions, queue, in-flight

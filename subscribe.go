@@ -30,7 +30,7 @@ func (c *conn) handleSubscribe(fh packets.FixedHeader, body []byte) error {
 	}
 	c.send(&ack) // SUBACK before the retained messages it enables [MQTT-3.8.4-1]
 	for _, d := range retained {
-		c.sess.deliver(d)
+		_ = c.sess.deliver(d) // a storage failure is logged; SUBACK is already out
 	}
 	return nil
 }

@@ -48,7 +48,9 @@ func (b *Broker) publishWill(w *will) {
 	if m.Retain {
 		_ = b.retain(m)
 	}
-	b.route(m)
+	if _, err := b.route(m); err != nil {
+		b.log.Error("will not stored for every subscriber", "client", w.info.ID, "err", err)
+	}
 }
 
 // fireWill publishes a delayed will when its delay ends.
