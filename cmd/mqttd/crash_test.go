@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -249,3 +250,25 @@ func (c *mqttConn) publish(t *testing.T) *packets.Publish {
 func (c *mqttConn) close() { _ = c.nc.Close() }
 
 func osMkdirTemp() (string, error) { return os.MkdirTemp("", "mqttd-test-") }
+
+// TestCorruptBoltFileIsAClearError: a damaged database stops mqttd at start
+// with an error that names the storage, not a panic.
+func TestCorruptBoltFileIsAClearError(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the daemon")
+	}
+	bin := buildMqttd(t)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "tern.db")
+	writeFile(t, db, string(make([]byte, 8192))+"this is not a bolt database")
+	conf := filepath.Join(dir, "tern.yaml")
+	writeFile(t, conf, fmt.Sprintf("listeners:\n  - type: tcp\n    address: 127.0.0.1:0\nstorage:\n  type: bolt\n  bolt:\n    path: %s\n", db))
+	out, err := exec.Command(bin, "-config", conf).CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("err = %v, want exit status 1; output:\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "storage.bolt") || strings.Contains(string(out), "panic") {
+		t.Fatalf("unclear error:\n%s", out)
+	}
+}
