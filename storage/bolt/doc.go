@@ -42,6 +42,10 @@
 // Values use a small hand-written binary encoding (encoding.go), version
 // byte first.
 //
+// A call checks its context before it starts; a write that has started
+// waits for its commit even if the context ends meanwhile, since giving up
+// would leave the caller not knowing whether it was stored.
+//
 // Range runs fn outside any transaction: it reads a chunk of entries in a
 // read transaction, closes it, then calls fn for them, so fn may write to
 // the store. It sees entries added or removed while it runs or not,

@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sync"
@@ -38,7 +39,7 @@ type slot struct {
 // find returns the index in q.items of the live entry seq, or -1.
 func (q *queue) find(seq uint64) int {
 	live := q.items[q.head:]
-	i, ok := slices.BinarySearchFunc(live, seq, func(s slot, seq uint64) int { return cmpSeq(s.seq, seq) })
+	i, ok := slices.BinarySearchFunc(live, seq, bySeq)
 	if !ok || live[i].e == nil {
 		return -1
 	}
@@ -75,15 +76,8 @@ func (q *queue) compact() {
 	q.items, q.head, q.dead = q.items[:n], 0, 0
 }
 
-func cmpSeq(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
+// bySeq orders a slot against a sequence number, for binary search.
+func bySeq(s slot, seq uint64) int { return cmp.Compare(s.seq, seq) }
 
 // queue returns the client's queue, nil if it has none. The caller holds
 // s.qmu.
@@ -188,7 +182,7 @@ func (qs *queueStore) Range(ctx context.Context, clientID string, fn func(*stora
 		}
 		q.mu.Lock()
 		live := q.items[q.head:]
-		i, _ := slices.BinarySearchFunc(live, after+1, func(s slot, seq uint64) int { return cmpSeq(s.seq, seq) })
+		i, _ := slices.BinarySearchFunc(live, after+1, bySeq)
 		n := 0
 		for ; i < len(live) && n < rangeChunk; i++ {
 			if live[i].e != nil {

@@ -13,7 +13,7 @@ import (
 // broker does when it restores sessions and replays queues. A backend that
 // holds a lock or a transaction across fn deadlocks here.
 func testReentrantRange(t *testing.T, s storage.Store) {
-	const n = 300 // more than one chunk for backends that range in chunks
+	const n = many
 	for i := range n {
 		id := fmt.Sprint("c", i)
 		mustOK(t, "Save", s.Sessions().Save(t.Context(), session(i)))
@@ -23,7 +23,7 @@ func testReentrantRange(t *testing.T, s storage.Store) {
 	}
 	seqs := appendN(t, s, "q", n)
 
-	withDeadline(t, 60*time.Second, func() {
+	withDeadline(t, 2*time.Minute, func() {
 		visited := 0
 		mustOK(t, "Sessions.Range", s.Sessions().Range(t.Context(), func(st *storage.Session) bool {
 			visited++

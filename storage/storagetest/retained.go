@@ -8,16 +8,16 @@ import (
 )
 
 func testRetained(t *testing.T, open opener) {
-	t.Run("GetMissingIsNotFound", func(t *testing.T) {
+	run(t, "GetMissingIsNotFound", func(t *testing.T) {
 		s := open(t)
 		_, err := s.Retained().Get(t.Context(), "no/such/topic")
 		mustBe(t, "Get", err, storage.ErrNotFound)
 	})
-	t.Run("DeleteMissingIsNotFound", func(t *testing.T) {
+	run(t, "DeleteMissingIsNotFound", func(t *testing.T) {
 		s := open(t)
 		mustBe(t, "Delete", s.Retained().Delete(t.Context(), "no/such/topic"), storage.ErrNotFound)
 	})
-	t.Run("SetThenGet", func(t *testing.T) {
+	run(t, "SetThenGet", func(t *testing.T) {
 		s := open(t)
 		for i := range 8 {
 			mustOK(t, "Set", s.Retained().Set(t.Context(), message(i)))
@@ -28,7 +28,7 @@ func testRetained(t *testing.T, open opener) {
 			mustEqual(t, "message", message(i), got)
 		}
 	})
-	t.Run("SetReplaces", func(t *testing.T) {
+	run(t, "SetReplaces", func(t *testing.T) {
 		s := open(t)
 		mustOK(t, "Set", s.Retained().Set(t.Context(), message(1)))
 		m := message(2)
@@ -39,7 +39,7 @@ func testRetained(t *testing.T, open opener) {
 		mustEqual(t, "message", m, got)
 		mustEqual(t, "count", 1, len(collectRetained(t, s)))
 	})
-	t.Run("DeleteRemoves", func(t *testing.T) {
+	run(t, "DeleteRemoves", func(t *testing.T) {
 		s := open(t)
 		mustOK(t, "Set", s.Retained().Set(t.Context(), message(1)))
 		mustOK(t, "Set", s.Retained().Set(t.Context(), message(2)))
@@ -49,7 +49,7 @@ func testRetained(t *testing.T, open opener) {
 		_, err = s.Retained().Get(t.Context(), message(2).Topic)
 		mustOK(t, "Get other", err)
 	})
-	t.Run("CopiesInAndOut", func(t *testing.T) {
+	run(t, "CopiesInAndOut", func(t *testing.T) {
 		s := open(t)
 		m := message(1)
 		mustOK(t, "Set", s.Retained().Set(t.Context(), m))
@@ -71,7 +71,7 @@ func testRetained(t *testing.T, open opener) {
 		mustOK(t, "Get", err)
 		mustEqual(t, "after mutating a ranged value", message(1), again)
 	})
-	t.Run("LargePayload", func(t *testing.T) {
+	run(t, "LargePayload", func(t *testing.T) {
 		s := open(t)
 		m := message(1)
 		m.Payload = bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
@@ -82,18 +82,18 @@ func testRetained(t *testing.T, open opener) {
 			t.Fatalf("1 MiB payload came back different (%d bytes)", len(got.Payload))
 		}
 	})
-	t.Run("RangeVisitsAll", func(t *testing.T) {
+	run(t, "RangeVisitsAll", func(t *testing.T) {
 		s := open(t)
 		want := map[string]*storage.Message{}
-		for i := range 300 {
+		for i := range many {
 			want[message(i).Topic] = message(i)
 			mustOK(t, "Set", s.Retained().Set(t.Context(), message(i)))
 		}
 		mustEqual(t, "retained", want, collectRetained(t, s))
 	})
-	t.Run("RangeStopsWhenFnReturnsFalse", func(t *testing.T) {
+	run(t, "RangeStopsWhenFnReturnsFalse", func(t *testing.T) {
 		s := open(t)
-		for i := range 300 {
+		for i := range many {
 			mustOK(t, "Set", s.Retained().Set(t.Context(), message(i)))
 		}
 		calls := 0

@@ -23,16 +23,16 @@ func session(i int) *storage.Session {
 }
 
 func testSessions(t *testing.T, open opener) {
-	t.Run("GetMissingIsNotFound", func(t *testing.T) {
+	run(t, "GetMissingIsNotFound", func(t *testing.T) {
 		s := open(t)
 		_, err := s.Sessions().Get(t.Context(), "nobody")
 		mustBe(t, "Get", err, storage.ErrNotFound)
 	})
-	t.Run("DeleteMissingIsNotFound", func(t *testing.T) {
+	run(t, "DeleteMissingIsNotFound", func(t *testing.T) {
 		s := open(t)
 		mustBe(t, "Delete", s.Sessions().Delete(t.Context(), "nobody"), storage.ErrNotFound)
 	})
-	t.Run("SaveThenGet", func(t *testing.T) {
+	run(t, "SaveThenGet", func(t *testing.T) {
 		s := open(t)
 		for i := range 4 {
 			mustOK(t, "Save", s.Sessions().Save(t.Context(), session(i)))
@@ -43,7 +43,7 @@ func testSessions(t *testing.T, open opener) {
 			mustEqual(t, "session", session(i), got)
 		}
 	})
-	t.Run("SaveReplaces", func(t *testing.T) {
+	run(t, "SaveReplaces", func(t *testing.T) {
 		s := open(t)
 		st := session(1)
 		mustOK(t, "Save", s.Sessions().Save(t.Context(), st))
@@ -55,7 +55,7 @@ func testSessions(t *testing.T, open opener) {
 		mustEqual(t, "session", st2, got)
 		mustEqual(t, "count", 1, len(collectSessions(t, s)))
 	})
-	t.Run("DeleteRemoves", func(t *testing.T) {
+	run(t, "DeleteRemoves", func(t *testing.T) {
 		s := open(t)
 		mustOK(t, "Save", s.Sessions().Save(t.Context(), session(1)))
 		mustOK(t, "Save", s.Sessions().Save(t.Context(), session(2)))
@@ -66,7 +66,7 @@ func testSessions(t *testing.T, open opener) {
 		mustOK(t, "Get other", err)
 		mustBe(t, "second Delete", s.Sessions().Delete(t.Context(), session(1).ClientID), storage.ErrNotFound)
 	})
-	t.Run("CopiesInAndOut", func(t *testing.T) {
+	run(t, "CopiesInAndOut", func(t *testing.T) {
 		s := open(t)
 		st := session(1)
 		mustOK(t, "Save", s.Sessions().Save(t.Context(), st))
@@ -88,19 +88,19 @@ func testSessions(t *testing.T, open opener) {
 		mustOK(t, "Get", err)
 		mustEqual(t, "after mutating a ranged value", session(1), again)
 	})
-	t.Run("RangeVisitsAll", func(t *testing.T) {
+	run(t, "RangeVisitsAll", func(t *testing.T) {
 		s := open(t)
 		want := map[string]*storage.Session{}
-		for i := range 300 {
+		for i := range many {
 			st := session(i)
 			want[st.ClientID] = st
 			mustOK(t, "Save", s.Sessions().Save(t.Context(), st))
 		}
 		mustEqual(t, "sessions", want, collectSessions(t, s))
 	})
-	t.Run("RangeStopsWhenFnReturnsFalse", func(t *testing.T) {
+	run(t, "RangeStopsWhenFnReturnsFalse", func(t *testing.T) {
 		s := open(t)
-		for i := range 300 {
+		for i := range many {
 			mustOK(t, "Save", s.Sessions().Save(t.Context(), session(i)))
 		}
 		calls := 0
@@ -110,7 +110,7 @@ func testSessions(t *testing.T, open opener) {
 		}))
 		mustEqual(t, "calls", 5, calls)
 	})
-	t.Run("RangeEmpty", func(t *testing.T) {
+	run(t, "RangeEmpty", func(t *testing.T) {
 		s := open(t)
 		mustOK(t, "Range", s.Sessions().Range(t.Context(), func(*storage.Session) bool {
 			t.Fatal("fn called on an empty store")

@@ -21,23 +21,23 @@ func subscription(i int) storage.Subscription {
 }
 
 func testSubscriptions(t *testing.T, open opener) {
-	t.Run("ForClientUnknownIsEmpty", func(t *testing.T) {
+	run(t, "ForClientUnknownIsEmpty", func(t *testing.T) {
 		s := open(t)
 		got, err := s.Subscriptions().ForClient(t.Context(), "nobody")
 		mustOK(t, "ForClient", err)
 		mustEqual(t, "subscriptions", []storage.Subscription(nil), got)
 	})
-	t.Run("RemoveMissingIsNotFound", func(t *testing.T) {
+	run(t, "RemoveMissingIsNotFound", func(t *testing.T) {
 		s := open(t)
 		mustBe(t, "Remove unknown client", s.Subscriptions().Remove(t.Context(), "nobody", "a/b"), storage.ErrNotFound)
 		mustOK(t, "Add", s.Subscriptions().Add(t.Context(), "c", subscription(1)))
 		mustBe(t, "Remove unknown filter", s.Subscriptions().Remove(t.Context(), "c", "a/b"), storage.ErrNotFound)
 	})
-	t.Run("RemoveAllUnknownIsOK", func(t *testing.T) {
+	run(t, "RemoveAllUnknownIsOK", func(t *testing.T) {
 		s := open(t)
 		mustOK(t, "RemoveAll", s.Subscriptions().RemoveAll(t.Context(), "nobody"))
 	})
-	t.Run("AddThenForClient", func(t *testing.T) {
+	run(t, "AddThenForClient", func(t *testing.T) {
 		s := open(t)
 		var want []storage.Subscription
 		for i := range 12 {
@@ -49,7 +49,7 @@ func testSubscriptions(t *testing.T, open opener) {
 		mustOK(t, "ForClient", err)
 		mustEqual(t, "subscriptions", bySubFilter(want), bySubFilter(got))
 	})
-	t.Run("AddSameFilterReplaces", func(t *testing.T) {
+	run(t, "AddSameFilterReplaces", func(t *testing.T) {
 		s := open(t)
 		a, b := subscription(1), subscription(2)
 		b.Filter = a.Filter
@@ -59,7 +59,7 @@ func testSubscriptions(t *testing.T, open opener) {
 		mustOK(t, "ForClient", err)
 		mustEqual(t, "subscriptions", []storage.Subscription{b}, got)
 	})
-	t.Run("RemoveOne", func(t *testing.T) {
+	run(t, "RemoveOne", func(t *testing.T) {
 		s := open(t)
 		for i := range 3 {
 			mustOK(t, "Add", s.Subscriptions().Add(t.Context(), "c", subscription(i)))
@@ -71,7 +71,7 @@ func testSubscriptions(t *testing.T, open opener) {
 		mustEqual(t, "subscriptions", bySubFilter(want), bySubFilter(got))
 		mustBe(t, "second Remove", s.Subscriptions().Remove(t.Context(), "c", subscription(1).Filter), storage.ErrNotFound)
 	})
-	t.Run("RemoveAllLeavesOtherClients", func(t *testing.T) {
+	run(t, "RemoveAllLeavesOtherClients", func(t *testing.T) {
 		s := open(t)
 		for i := range 5 {
 			mustOK(t, "Add", s.Subscriptions().Add(t.Context(), "c1", subscription(i)))
@@ -86,7 +86,7 @@ func testSubscriptions(t *testing.T, open opener) {
 		mustEqual(t, "c2", 5, len(got))
 		mustEqual(t, "Range", 5, len(collectSubs(t, s)))
 	})
-	t.Run("CopiesOut", func(t *testing.T) {
+	run(t, "CopiesOut", func(t *testing.T) {
 		s := open(t)
 		mustOK(t, "Add", s.Subscriptions().Add(t.Context(), "c", subscription(1)))
 		got, err := s.Subscriptions().ForClient(t.Context(), "c")
@@ -96,7 +96,7 @@ func testSubscriptions(t *testing.T, open opener) {
 		mustOK(t, "ForClient", err)
 		mustEqual(t, "subscriptions", []storage.Subscription{subscription(1)}, got)
 	})
-	t.Run("RangeVisitsAll", func(t *testing.T) {
+	run(t, "RangeVisitsAll", func(t *testing.T) {
 		s := open(t)
 		want := map[[2]string]storage.Subscription{}
 		for c := range 40 {
@@ -108,7 +108,7 @@ func testSubscriptions(t *testing.T, open opener) {
 		}
 		mustEqual(t, "subscriptions", want, collectSubs(t, s))
 	})
-	t.Run("RangeStopsWhenFnReturnsFalse", func(t *testing.T) {
+	run(t, "RangeStopsWhenFnReturnsFalse", func(t *testing.T) {
 		s := open(t)
 		for c := range 10 {
 			for i := range 10 {

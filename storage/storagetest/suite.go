@@ -13,7 +13,9 @@ import (
 )
 
 // Run runs the conformance suite. newStore returns a new, empty store for
-// each sub-test; the suite closes it.
+// each sub-test; the suite closes it. Sub-tests run in parallel (a disk
+// backend spends them waiting for fsync), so newStore must be safe to call
+// from several goroutines.
 func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	open := func(t *testing.T) storage.Store {
 		t.Helper()
@@ -21,16 +23,30 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		t.Cleanup(func() { _ = s.Close() })
 		return s
 	}
-	t.Run("Sessions", func(t *testing.T) { testSessions(t, open) })
-	t.Run("Subscriptions", func(t *testing.T) { testSubscriptions(t, open) })
-	t.Run("Retained", func(t *testing.T) { testRetained(t, open) })
-	t.Run("Wills", func(t *testing.T) { testWills(t, open) })
-	t.Run("Queues", func(t *testing.T) { testQueues(t, open) })
-	t.Run("RangeCallbackMayCallStore", func(t *testing.T) { testReentrantRange(t, open(t)) })
-	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, open(t)) })
-	t.Run("CancelledContext", func(t *testing.T) { testCancelled(t, open(t)) })
-	t.Run("Closed", func(t *testing.T) { testClosed(t, newStore(t)) })
-	t.Run("Locker", func(t *testing.T) { testLocker(t, open) })
+	run(t, "Sessions", func(t *testing.T) { testSessions(t, open) })
+	run(t, "Subscriptions", func(t *testing.T) { testSubscriptions(t, open) })
+	run(t, "Retained", func(t *testing.T) { testRetained(t, open) })
+	run(t, "Wills", func(t *testing.T) { testWills(t, open) })
+	run(t, "Queues", func(t *testing.T) { testQueues(t, open) })
+	run(t, "RangeCallbackMayCallStore", func(t *testing.T) { testReentrantRange(t, open(t)) })
+	run(t, "Concurrent", func(t *testing.T) { testConcurrent(t, open(t)) })
+	run(t, "CancelledContext", func(t *testing.T) { testCancelled(t, open(t)) })
+	run(t, "Closed", func(t *testing.T) { testClosed(t, newStore(t)) })
+	run(t, "Locker", func(t *testing.T) { testLocker(t, open) })
+}
+
+// many is how many items the Range tests store: more than one chunk of a
+// backend that reads a chunk at a time (bolt reads 128, memory queues 64),
+// so resuming after a chunk is tested too.
+const many = 150
+
+// run runs fn as a parallel sub-test.
+func run(t *testing.T, name string, fn func(t *testing.T)) {
+	t.Helper()
+	t.Run(name, func(t *testing.T) {
+		t.Parallel()
+		fn(t)
+	})
 }
 
 // opener returns a new empty store that is closed when the test ends.

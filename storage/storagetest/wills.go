@@ -13,16 +13,16 @@ func will(i int) *storage.Will {
 }
 
 func testWills(t *testing.T, open opener) {
-	t.Run("GetMissingIsNotFound", func(t *testing.T) {
+	run(t, "GetMissingIsNotFound", func(t *testing.T) {
 		s := open(t)
 		_, err := s.Wills().Get(t.Context(), "nobody")
 		mustBe(t, "Get", err, storage.ErrNotFound)
 	})
-	t.Run("DeleteMissingIsNotFound", func(t *testing.T) {
+	run(t, "DeleteMissingIsNotFound", func(t *testing.T) {
 		s := open(t)
 		mustBe(t, "Delete", s.Wills().Delete(t.Context(), "nobody"), storage.ErrNotFound)
 	})
-	t.Run("SetThenGet", func(t *testing.T) {
+	run(t, "SetThenGet", func(t *testing.T) {
 		s := open(t)
 		for i := range 6 {
 			mustOK(t, "Set", s.Wills().Set(t.Context(), fmt.Sprint("c", i), will(i)))
@@ -33,7 +33,7 @@ func testWills(t *testing.T, open opener) {
 			mustEqual(t, "will", will(i), got)
 		}
 	})
-	t.Run("SetReplaces", func(t *testing.T) {
+	run(t, "SetReplaces", func(t *testing.T) {
 		s := open(t)
 		mustOK(t, "Set", s.Wills().Set(t.Context(), "c", will(1)))
 		mustOK(t, "Set", s.Wills().Set(t.Context(), "c", will(2)))
@@ -42,7 +42,7 @@ func testWills(t *testing.T, open opener) {
 		mustEqual(t, "will", will(2), got)
 		mustEqual(t, "count", 1, len(collectWills(t, s)))
 	})
-	t.Run("DeleteRemoves", func(t *testing.T) {
+	run(t, "DeleteRemoves", func(t *testing.T) {
 		s := open(t)
 		mustOK(t, "Set", s.Wills().Set(t.Context(), "c1", will(1)))
 		mustOK(t, "Set", s.Wills().Set(t.Context(), "c2", will(2)))
@@ -51,7 +51,7 @@ func testWills(t *testing.T, open opener) {
 		mustBe(t, "Get after Delete", err, storage.ErrNotFound)
 		mustEqual(t, "remaining", map[string]*storage.Will{"c2": will(2)}, collectWills(t, s))
 	})
-	t.Run("CopiesInAndOut", func(t *testing.T) {
+	run(t, "CopiesInAndOut", func(t *testing.T) {
 		s := open(t)
 		w := will(1)
 		mustOK(t, "Set", s.Wills().Set(t.Context(), "c", w))
@@ -66,19 +66,19 @@ func testWills(t *testing.T, open opener) {
 		mustOK(t, "Get", err)
 		mustEqual(t, "after mutating a returned value", will(1), again)
 	})
-	t.Run("RangeVisitsAll", func(t *testing.T) {
+	run(t, "RangeVisitsAll", func(t *testing.T) {
 		s := open(t)
 		want := map[string]*storage.Will{}
-		for i := range 300 {
+		for i := range many {
 			id := fmt.Sprint("c", i)
 			want[id] = will(i)
 			mustOK(t, "Set", s.Wills().Set(t.Context(), id, will(i)))
 		}
 		mustEqual(t, "wills", want, collectWills(t, s))
 	})
-	t.Run("RangeStopsWhenFnReturnsFalse", func(t *testing.T) {
+	run(t, "RangeStopsWhenFnReturnsFalse", func(t *testing.T) {
 		s := open(t)
-		for i := range 300 {
+		for i := range many {
 			mustOK(t, "Set", s.Wills().Set(t.Context(), fmt.Sprint("c", i), will(i)))
 		}
 		calls := 0
