@@ -1,7 +1,9 @@
 package bolt
 
 import (
+	"bytes"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -137,5 +139,25 @@ func TestOpenRejectsUnknownSyncMode(t *testing.T) {
 	if s, err := Open(filepath.Join(t.TempDir(), "t.db"), WithSync(SyncMode(9))); err == nil {
 		s.Close()
 		t.Fatal("Open accepted sync mode 9")
+	}
+}
+
+// A damaged or foreign file is an error from Open, not a panic.
+func TestOpenRejectsGarbage(t *testing.T) {
+	for name, content := range map[string][]byte{
+		"zeros then text": append(make([]byte, 8192), "this is not a bolt database"...),
+		"short text":      []byte("not bolt"),
+		"random":          bytes.Repeat([]byte{0x5A, 0xA5, 0x01, 0xFE}, 4096),
+	} {
+		path := filepath.Join(t.TempDir(), "t.db")
+		if err := os.WriteFile(path, content, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if s, err := Open(path); err == nil {
+			s.Close()
+			t.Errorf("%s: Open succeeded", name)
+		} else {
+			t.Logf("%s: %v", name, err)
+		}
 	}
 }
