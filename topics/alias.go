@@ -12,7 +12,9 @@ var (
 	// Maximum the broker announced [MQTT-3.3.2-8, MQTT-3.3.2-9].
 	ErrAliasInvalid = errors.New("topic alias is 0 or above the maximum")
 	// ErrAliasUnknown: a PUBLISH has an empty topic name and an alias the
-	// client has not set on this connection [MQTT-3.3.2-12].
+	// client has not set on this connection, a Protocol Error (section
+	// 3.3.2.3.4); mappings never carry over to another connection
+	// [MQTT-3.3.2-7].
 	ErrAliasUnknown = errors.New("topic alias is not set")
 )
 
@@ -29,12 +31,13 @@ type AliasesIn struct {
 // Maximum is max (0: the client may not use aliases).
 func NewAliasesIn(max uint16) *AliasesIn { return &AliasesIn{max: max} }
 
-// Resolve returns the topic name of a PUBLISH that carries a Topic Alias.
-// With a non-empty topic it records alias -> topic (replacing any earlier
-// mapping) and returns topic [MQTT-3.3.2-10, MQTT-3.3.2-11]; with an empty
-// topic it returns the topic recorded for alias. Errors: ErrAliasInvalid for
-// alias 0 or above the maximum, ErrAliasUnknown for an empty topic with an
-// alias never set. The result may share memory with the stored copy; it is
+// Resolve returns the topic name of a PUBLISH that carries a Topic Alias,
+// accepting every alias from 1 to the maximum [MQTT-3.3.2-12]. With a
+// non-empty topic it records alias -> topic (replacing any earlier mapping)
+// and returns topic; with an empty topic it returns the topic recorded for
+// alias (section 3.3.2.3.4). Errors: ErrAliasInvalid for alias 0 or above
+// the maximum [MQTT-3.3.2-8, MQTT-3.3.2-9], ErrAliasUnknown for an empty
+// topic with an alias never set. The result may share memory with the stored copy; it is
 // valid until the next Resolve of the same alias.
 func (a *AliasesIn) Resolve(alias uint16, topic []byte) ([]byte, error) {
 	if a == nil || alias == 0 || alias > a.max {
@@ -55,7 +58,8 @@ func (a *AliasesIn) Resolve(alias uint16, topic []byte) ([]byte, error) {
 }
 
 // AliasesOut chooses topic aliases for one connection, broker to client,
-// within the client's Topic Alias Maximum. The policy is the simplest that
+// from 1 to the client's Topic Alias Maximum [MQTT-3.3.2-8, MQTT-3.3.2-11],
+// and never to a client that announced none. The policy is the simplest that
 // is correct: aliases 1..max go to topics in order of first use and are
 // never reassigned; once they are used up, other topics go without an
 // alias. It is not safe for concurrent use: one writer encodes a

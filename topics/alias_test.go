@@ -16,16 +16,16 @@ func TestAliasesIn(t *testing.T) {
 	}{
 		{"alias 0 [MQTT-3.3.2-8]", 0, "a", "", ErrAliasInvalid},
 		{"above the maximum [MQTT-3.3.2-9]", 4, "a", "", ErrAliasInvalid},
-		{"unknown alias, empty topic [MQTT-3.3.2-12]", 1, "", "", ErrAliasUnknown},
-		{"set alias [MQTT-3.3.2-10]", 1, "sport/tennis", "sport/tennis", nil},
-		{"use alias [MQTT-3.3.2-11]", 1, "", "sport/tennis", nil},
-		{"set the maximum alias [MQTT-3.3.2-10]", 3, "x", "x", nil},
-		{"use the maximum alias [MQTT-3.3.2-11]", 3, "", "x", nil},
-		{"alias 2 still unknown [MQTT-3.3.2-12]", 2, "", "", ErrAliasUnknown},
-		{"replace a mapping [MQTT-3.3.2-10]", 1, "a/much/longer/topic", "a/much/longer/topic", nil},
-		{"use the replaced mapping [MQTT-3.3.2-11]", 1, "", "a/much/longer/topic", nil},
-		{"shorter replacement reuses storage [MQTT-3.3.2-10]", 1, "b", "b", nil},
-		{"use the shorter mapping [MQTT-3.3.2-11]", 1, "", "b", nil},
+		{"unknown alias, empty topic", 1, "", "", ErrAliasUnknown},
+		{"set alias [MQTT-3.3.2-12]", 1, "sport/tennis", "sport/tennis", nil},
+		{"use alias", 1, "", "sport/tennis", nil},
+		{"set the maximum alias [MQTT-3.3.2-12]", 3, "x", "x", nil},
+		{"use the maximum alias", 3, "", "x", nil},
+		{"alias 2 still unknown", 2, "", "", ErrAliasUnknown},
+		{"replace a mapping", 1, "a/much/longer/topic", "a/much/longer/topic", nil},
+		{"use the replaced mapping", 1, "", "a/much/longer/topic", nil},
+		{"shorter replacement reuses storage", 1, "b", "b", nil},
+		{"use the shorter mapping", 1, "", "b", nil},
 		{"others untouched", 3, "", "x", nil},
 	}
 	for _, s := range steps {
@@ -64,7 +64,7 @@ func TestAliasesInNoAliases(t *testing.T) {
 	}
 	a := NewAliasesIn(65535)
 	if got, err := a.Resolve(65535, []byte("t")); err != nil || string(got) != "t" {
-		t.Errorf("Resolve(65535) = %q, %v", got, err)
+		t.Errorf("Resolve(65535) = %q, %v, want t [MQTT-3.3.2-12]", got, err)
 	}
 }
 
@@ -75,10 +75,10 @@ func TestAliasesOut(t *testing.T) {
 		alias uint16
 		known bool
 	}{
-		{"a", 1, false}, // new: send topic and alias
+		{"a", 1, false}, // new: send topic and alias, never alias 0 [MQTT-3.3.2-8]
 		{"a", 1, true},  // known: empty topic may go
 		{"b", 2, false},
-		{"c", 0, false}, // aliases used up: topic only
+		{"c", 0, false}, // used up, none above the maximum [MQTT-3.3.2-11]
 		{"b", 2, true},
 		{"c", 0, false},
 		{"a", 1, true},

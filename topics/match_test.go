@@ -11,7 +11,7 @@ var matchCases = []struct {
 }{
 	{"exact", "sport/tennis/player1", "sport/tennis/player1", true},
 	{"exact differs", "sport/tennis/player1", "sport/tennis/player2", false},
-	{"case sensitive [MQTT-4.7.3-4]", "ACCOUNTS", "Accounts", false},
+	{"no normalization: case sensitive [MQTT-4.7.3-4]", "ACCOUNTS", "Accounts", false},
 	{"prefix is not a match", "sport/tennis", "sport/tennis/player1", false},
 	{"longer filter", "sport/tennis/player1", "sport/tennis", false},
 	{"hash matches the parent [MQTT-4.7.1-2]", "sport/tennis/player1/#", "sport/tennis/player1", true},

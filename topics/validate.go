@@ -11,7 +11,7 @@ const MaxLen = 65535
 
 // The errors returned by ValidateName and ValidateFilter. They are plain
 // values (no wrapping), so validation never allocates; compare with == or
-// errors.Is. The texts read well after "topic name: " or "topic filter: ".
+// errors.Is.
 var (
 	// ErrEmptyTopic: a topic name or filter must be at least one character
 	// long [MQTT-4.7.3-1].
