@@ -33,6 +33,7 @@ type Broker struct {
 	authzRead ReadAuthorizer
 	metrics   Metrics
 	hooks     hookSet
+	feat      features
 	log       *slog.Logger
 
 	subs     *topics.Trie[subscriber, subscription]
@@ -47,6 +48,7 @@ type Broker struct {
 
 	wg       sync.WaitGroup // listener, connection and storage goroutines
 	removers chan struct{}  // semaphore of unstoreAsync goroutines
+	sysStop  chan struct{}  // closed to stop the $SYS publisher
 	started  atomic.Bool
 	nconns   atomic.Int64
 	stats    Stats
@@ -66,6 +68,7 @@ func New(opts ...Option) (*Broker, error) {
 		conns:    make(map[*conn]struct{}),
 		startAt:  time.Now(),
 		removers: make(chan struct{}, 256),
+		feat:     features{maxQoS: 2, sysInterval: 10 * time.Second},
 	}
 	b.matches.New = func() any { return new(routeState) }
 	for _, o := range opts {
@@ -94,6 +97,10 @@ func (b *Broker) Start(ctx context.Context) error {
 	}
 	if !b.started.CompareAndSwap(false, true) {
 		return errors.New("broker: already started")
+	}
+	if b.feat.sysInterval > 0 {
+		b.sysStop = make(chan struct{})
+		b.wg.Go(func() { b.sysLoop(b.sysStop) })
 	}
 	for _, l := range b.listeners {
 		b.wg.Go(func() {
@@ -136,6 +143,9 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 
 	for _, l := range b.listeners {
 		_ = l.Close()
+	}
+	if b.sysStop != nil {
+		close(b.sysStop)
 	}
 	// Wait for in-flight deliveries to drain, polling; clients keep being served.
 	tick := time.NewTicker(10 * time.Millisecond)

@@ -94,6 +94,14 @@ func (c *conn) connect(fh packets.FixedHeader, body []byte) bool {
 	}
 	c.keep = time.Duration(keepAlive) * 1500 * time.Millisecond
 
+	if pk.WillFlag && pk.WillQoS > b.feat.maxQoS {
+		c.refuse(c.version, packets.QoSNotSupported) // [MQTT-3.2.2-12]
+		return false
+	}
+	if pk.WillFlag && pk.WillRetain && b.feat.noRetain {
+		c.refuse(c.version, packets.RetainNotSupported) // [MQTT-3.2.2-13]
+		return false
+	}
 	var w *will
 	if pk.WillFlag {
 		w = newWill(c, &pk)
@@ -121,6 +129,11 @@ func (c *conn) connect(fh packets.FixedHeader, body []byte) bool {
 		p.Present.Add(packets.PropMaximumPacketSize)
 		p.TopicAliasMaximum = b.limits.TopicAliasMaximum
 		p.Present.Add(packets.PropTopicAliasMaximum)
+		b.advertise(p)
+		if pk.Properties.RequestResponseInfo == 1 && b.feat.responseInfo != "" {
+			p.ResponseInfo = []byte(b.feat.responseInfo + c.info.ID + "/") // [MQTT-3.1.2-28]
+			p.Present.Add(packets.PropResponseInfo)
+		}
 	}
 
 	_, _, err := b.attach(c, pk.CleanStart, expiry, window, w, &ack)
@@ -128,7 +141,9 @@ func (c *conn) connect(fh packets.FixedHeader, body []byte) bool {
 		c.refuse(c.version, packets.ServerUnavailable)
 		return false
 	}
-	b.stats.Connected.Add(1)
+	n := b.stats.Connected.Add(1)
+	for m := b.stats.MaxConnected.Load(); n > m && !b.stats.MaxConnected.CompareAndSwap(m, n); m = b.stats.MaxConnected.Load() {
+	}
 	b.metrics.ClientConnected(c.listener)
 	return true
 }
@@ -269,4 +284,30 @@ func codeOr(err error, def packets.ReasonCode) packets.ReasonCode {
 func (b *Broker) newClientID() string {
 	n := b.nextAnon.Add(1)
 	return "tern-" + strconv.FormatInt(b.startAt.UnixNano(), 36) + "-" + strconv.FormatUint(n, 36)
+}
+
+// advertise puts the capabilities that are switched off into CONNACK
+// properties (absent means available) [MQTT-3.2.2.3].
+func (b *Broker) advertise(p *packets.Properties) {
+	f := b.feat
+	if f.maxQoS < 2 {
+		p.MaximumQoS = f.maxQoS
+		p.Present.Add(packets.PropMaximumQoS)
+	}
+	if f.noRetain {
+		p.RetainAvailable = 0
+		p.Present.Add(packets.PropRetainAvailable)
+	}
+	if f.noWildcards {
+		p.WildcardSubAvailable = 0
+		p.Present.Add(packets.PropWildcardSubAvailable)
+	}
+	if f.noSubIDs {
+		p.SubIDAvailable = 0
+		p.Present.Add(packets.PropSubIDAvailable)
+	}
+	if f.noShared {
+		p.SharedSubAvailable = 0
+		p.Present.Add(packets.PropSharedSubAvailable)
+	}
 }

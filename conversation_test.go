@@ -305,7 +305,7 @@ func TestQoS2ExactlyOnceAcrossReconnect(t *testing.T) {
 }
 
 func TestRetainedSetReplaceDelete(t *testing.T) {
-	b, addr := startBroker(t)
+	b, addr := startBroker(t, broker.WithSysInterval(-1))
 	pub := dialRaw(t, addr)
 	pub.connect(connectPacket("rpub", true), packets.Success)
 	pub.send(&packets.Publish{Retain: true, Topic: []byte("r/a"), Payload: []byte("1")})

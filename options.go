@@ -108,3 +108,43 @@ func WithLogger(l *slog.Logger) Option { return func(b *Broker) { b.log = l } }
 
 // WithLimits sets the client limits; zero fields keep their defaults.
 func WithLimits(l Limits) Option { return func(b *Broker) { b.limits = l.withDefaults() } }
+
+// features are the optional MQTT 5 capabilities, all available by default
+// and advertised in CONNACK when switched off [MQTT-3.2.2.3].
+type features struct {
+	maxQoS       byte
+	noRetain     bool
+	noWildcards  bool
+	noSubIDs     bool
+	noShared     bool
+	responseInfo string // Response Information prefix; "" sends none
+	sysInterval  time.Duration
+}
+
+// WithMaximumQoS caps the QoS clients may publish with (0 or 1; 2 is the
+// default). Subscriptions are granted at most this QoS; a v5 PUBLISH above
+// it is answered with DISCONNECT 0x9B [MQTT-3.2.2-11].
+func WithMaximumQoS(q byte) Option { return func(b *Broker) { b.feat.maxQoS = min(q, 2) } }
+
+// WithoutRetain makes retained messages unavailable [MQTT-3.2.2-14].
+func WithoutRetain() Option { return func(b *Broker) { b.feat.noRetain = true } }
+
+// WithoutWildcardSubscriptions refuses filters with '+' or '#' (SUBACK 0xA2).
+func WithoutWildcardSubscriptions() Option { return func(b *Broker) { b.feat.noWildcards = true } }
+
+// WithoutSubscriptionIdentifiers refuses SUBSCRIBEs that carry one (DISCONNECT 0xA1).
+func WithoutSubscriptionIdentifiers() Option { return func(b *Broker) { b.feat.noSubIDs = true } }
+
+// WithoutSharedSubscriptions refuses "$share/" filters (SUBACK 0x9E).
+func WithoutSharedSubscriptions() Option { return func(b *Broker) { b.feat.noShared = true } }
+
+// WithResponseInformation answers a v5 CONNECT that requests response
+// information with prefix + client identifier + "/", a topic base the client
+// may build response topics on [MQTT-3.2.2-?, 4.10].
+func WithResponseInformation(prefix string) Option {
+	return func(b *Broker) { b.feat.responseInfo = prefix }
+}
+
+// WithSysInterval publishes the $SYS topics every d (default 10 s; a
+// negative d turns them off).
+func WithSysInterval(d time.Duration) Option { return func(b *Broker) { b.feat.sysInterval = d } }

@@ -20,6 +20,12 @@ func (c *conn) handlePublish(fh packets.FixedHeader, body []byte) error {
 	}
 	b.stats.MessagesReceived.Add(1)
 	b.metrics.MessageReceived(pk.QoS)
+	if pk.QoS > b.feat.maxQoS {
+		return &packets.Error{Packet: packets.PUBLISH, Field: "QoS", Reason: "above the server's maximum QoS", Code: packets.QoSNotSupported} // [MQTT-3.2.2-11]
+	}
+	if pk.Retain && b.feat.noRetain {
+		return &packets.Error{Packet: packets.PUBLISH, Field: "retain", Reason: "retain not available", Code: packets.RetainNotSupported} // [MQTT-3.2.2-14]
+	}
 	topic := pk.Topic
 	if v5(c.version) {
 		if pk.Properties.Present.Has(packets.PropTopicAlias) {

@@ -9,6 +9,7 @@ import (
 type Stats struct {
 	ConnectionsTotal   atomic.Int64 // connections accepted since start
 	Connected          atomic.Int64 // clients connected now
+	MaxConnected       atomic.Int64 // most clients connected at once
 	MessagesReceived   atomic.Int64 // PUBLISH packets received (and in-process publishes)
 	MessagesDelivered  atomic.Int64 // PUBLISH packets sent to clients and callbacks
 	MessagesDropped    atomic.Int64 // deliveries dropped (queue full, expired, too large)
@@ -20,7 +21,7 @@ type Stats struct {
 // StatsSnapshot is a copy of the counters at one moment.
 type StatsSnapshot struct {
 	Uptime                                       time.Duration
-	ConnectionsTotal, Connected                  int64
+	ConnectionsTotal, Connected, MaxConnected    int64
 	MessagesReceived, MessagesDelivered, Dropped int64
 	BytesReceived, BytesSent                     int64
 	ProtocolViolations                           int64
@@ -36,6 +37,7 @@ func (b *Broker) Stats() StatsSnapshot {
 		Uptime:             time.Since(b.startAt),
 		ConnectionsTotal:   b.stats.ConnectionsTotal.Load(),
 		Connected:          b.stats.Connected.Load(),
+		MaxConnected:       b.stats.MaxConnected.Load(),
 		MessagesReceived:   b.stats.MessagesReceived.Load(),
 		MessagesDelivered:  b.stats.MessagesDelivered.Load(),
 		Dropped:            b.stats.MessagesDropped.Load(),

@@ -15,6 +15,9 @@ func (c *conn) handleSubscribe(fh packets.FixedHeader, body []byte) error {
 	}
 	var subID uint32
 	if len(pk.Properties.SubscriptionIDs) > 0 {
+		if c.b.feat.noSubIDs {
+			return &packets.Error{Packet: packets.SUBSCRIBE, Field: "subscription identifier", Reason: "not available", Code: packets.SubscriptionIdentifiersNotSupported}
+		}
 		subID = pk.Properties.SubscriptionIDs[0]
 	}
 	ack := packets.Suback{PacketID: pk.PacketID, ReasonCodes: make([]packets.ReasonCode, len(pk.Subscriptions))}
@@ -50,6 +53,18 @@ func (c *conn) subscribe(sub *packets.Subscription, subID uint32) (packets.Reaso
 	}
 	filter := string(sub.Filter)
 	_, inner, shared := topics.ParseShared(filter)
+	if shared && b.feat.noShared {
+		if v5(c.version) {
+			failure = packets.SharedSubscriptionsNotSupported
+		}
+		return failure, nil, nil
+	}
+	if b.feat.noWildcards && topics.IsWildcard(inner) {
+		if v5(c.version) {
+			failure = packets.WildcardSubscriptionsNotSupported
+		}
+		return failure, nil, nil
+	}
 	if shared && sub.NoLocal && v5(c.version) {
 		// No Local on a shared subscription is a protocol error [MQTT-3.8.3-4]:
 		// refuse the filter rather than the connection, as Mosquitto does.
@@ -69,7 +84,7 @@ func (c *conn) subscribe(sub *packets.Subscription, subID uint32) (packets.Reaso
 			return failure, nil, nil
 		}
 	}
-	so := subscription{qos: min(sub.QoS, 2), noLocal: sub.NoLocal, rap: sub.RetainAsPublished, rh: sub.RetainHandling, id: subID}
+	so := subscription{qos: min(sub.QoS, b.feat.maxQoS), noLocal: sub.NoLocal, rap: sub.RetainAsPublished, rh: sub.RetainHandling, id: subID}
 	if !v5(c.version) {
 		so.noLocal, so.rap, so.rh, so.id = false, false, 0, 0
 	}
