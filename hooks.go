@@ -153,3 +153,28 @@ func (noMetrics) MessageDropped(DropReason)        {}
 func (noMetrics) Subscriptions(int)                {}
 func (noMetrics) Sessions(int)                     {}
 func (noMetrics) Retained(int)                     {}
+
+// Challenger is an optional capability of an Authenticator: MQTT 5
+// enhanced authentication [MQTT-4.12]. When a CONNECT carries an
+// Authentication Method, the broker calls BeginAuth instead of
+// Authenticate and runs the AUTH exchange; a client may later
+// re-authenticate with AUTH 0x19 and the same method [MQTT-4.12.1].
+type Challenger interface {
+	// BeginAuth starts an exchange for c (c.AuthMethod and c.AuthData are
+	// from CONNECT or from the re-authentication AUTH). It returns
+	// BadAuthenticationMethod (as a packets.ReasonCode) for a method it
+	// does not implement.
+	BeginAuth(ctx context.Context, c *Credentials) (AuthExchange, error)
+}
+
+// AuthExchange is one enhanced authentication conversation.
+type AuthExchange interface {
+	// Next takes the client's Authentication Data (from CONNECT or AUTH) and
+	// returns the server's. done means the client is authenticated: the
+	// data goes into CONNACK (or AUTH Success when re-authenticating);
+	// otherwise it goes into AUTH Continue authentication (0x18) and the
+	// client's answer comes to the next call. An error (a
+	// packets.ReasonCode such as NotAuthorized or BadUserNameOrPassword)
+	// ends the exchange and refuses the client.
+	Next(ctx context.Context, data []byte) (reply []byte, done bool, err error)
+}
