@@ -28,7 +28,10 @@ type conn struct {
 	keep     time.Duration // 1.5 times the keep alive; 0: none
 	maxOut   int           // client's Maximum Packet Size (v5); 0: no limit
 	aliases  *topics.AliasesIn
-	done     chan struct{} // closed when the connection is fully torn down
+	// Enhanced authentication (reader goroutine only).
+	authMethod string
+	reauth     AuthExchange
+	done       chan struct{} // closed when the connection is fully torn down
 
 	// Guarded by sess.mu.
 	ctrl    []byte // encoded control packets waiting for the writer
@@ -143,16 +146,7 @@ func (c *conn) handle(fh packets.FixedHeader, body []byte) error {
 	case packets.DISCONNECT:
 		return c.handleDisconnect(fh, body)
 	case packets.AUTH:
-		if !v5(c.version) {
-			return &packets.Error{Packet: fh.Type, Field: "packet type", Reason: "AUTH before MQTT 5", Code: packets.MalformedPacket}
-		}
-		var p packets.Auth
-		if err := p.Decode(fh.Flags, body, c.version); err != nil {
-			return err
-		}
-		// No enhanced authentication method was negotiated at CONNECT, so
-		// an AUTH packet is a protocol error [MQTT-4.12.0-1].
-		return &packets.Error{Packet: fh.Type, Field: "packet type", Reason: "no authentication method in use", Code: packets.ProtocolError}
+		return c.handleAuth(fh, body)
 	case packets.CONNECT:
 		// A second CONNECT is a protocol violation [MQTT-3.1.0-2].
 		return &packets.Error{Packet: fh.Type, Field: "packet type", Reason: "second CONNECT", Code: packets.ProtocolError}

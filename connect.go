@@ -58,7 +58,15 @@ func (c *conn) connect(fh packets.FixedHeader, body []byte) bool {
 		c.refuse(c.version, packets.QuotaExceeded)
 		return false
 	}
-	if code := b.authenticate(c, &pk); code != packets.Success {
+	var authReply []byte
+	if isV5 && pk.Properties.Present.Has(packets.PropAuthMethod) {
+		reply, code := c.enhancedAuth(&pk)
+		if code != packets.Success {
+			c.refuse(c.version, code)
+			return false
+		}
+		authReply = reply
+	} else if code := b.authenticate(c, &pk); code != packets.Success {
 		c.refuse(c.version, code)
 		return false
 	}
@@ -130,6 +138,14 @@ func (c *conn) connect(fh packets.FixedHeader, body []byte) bool {
 		p.TopicAliasMaximum = b.limits.TopicAliasMaximum
 		p.Present.Add(packets.PropTopicAliasMaximum)
 		b.advertise(p)
+		if c.authMethod != "" {
+			p.AuthMethod = []byte(c.authMethod)
+			p.Present.Add(packets.PropAuthMethod)
+			if len(authReply) > 0 {
+				p.AuthData = authReply
+				p.Present.Add(packets.PropAuthData)
+			}
+		}
 		if pk.Properties.RequestResponseInfo == 1 && b.feat.responseInfo != "" {
 			p.ResponseInfo = []byte(b.feat.responseInfo + c.info.ID + "/") // [MQTT-3.1.2-28]
 			p.Present.Add(packets.PropResponseInfo)
@@ -246,11 +262,8 @@ func (c *conn) refuse(v packets.Version, code packets.ReasonCode) {
 	c.b.log.Debug("connection refused", "client", c.info.ID, "remote", remoteString(c.nc), "code", code.Error())
 }
 
-// authenticate asks the Authenticator, if any.
-func (b *Broker) authenticate(c *conn, pk *packets.Connect) packets.ReasonCode {
-	if b.authn == nil {
-		return packets.Success
-	}
+// credentials collects what CONNECT presents for authentication.
+func (c *conn) credentials(pk *packets.Connect) Credentials {
 	cr := Credentials{ClientInfo: c.info}
 	if pk.PasswordFlag {
 		cr.Password = append([]byte{}, pk.Password...)
@@ -259,6 +272,15 @@ func (b *Broker) authenticate(c *conn, pk *packets.Connect) packets.ReasonCode {
 		cr.AuthMethod = string(pk.Properties.AuthMethod)
 		cr.AuthData = append([]byte(nil), pk.Properties.AuthData...)
 	}
+	return cr
+}
+
+// authenticate asks the Authenticator, if any.
+func (b *Broker) authenticate(c *conn, pk *packets.Connect) packets.ReasonCode {
+	if b.authn == nil {
+		return packets.Success
+	}
+	cr := c.credentials(pk)
 	ctx, cancel := context.WithTimeout(context.Background(), b.limits.ConnectTimeout)
 	defer cancel()
 	if err := b.authn.Authenticate(ctx, &cr); err != nil {
@@ -310,4 +332,117 @@ func (b *Broker) advertise(p *packets.Properties) {
 		p.SharedSubAvailable = 0
 		p.Present.Add(packets.PropSharedSubAvailable)
 	}
+}
+
+// enhancedAuth runs the MQTT 5 AUTH exchange of a CONNECT that names an
+// authentication method [MQTT-4.12.0-1..7]. It returns the data for CONNACK.
+func (c *conn) enhancedAuth(pk *packets.Connect) ([]byte, packets.ReasonCode) {
+	b := c.b
+	ch, ok := b.authn.(Challenger)
+	if !ok {
+		return nil, packets.BadAuthenticationMethod // [MQTT-4.12.0-1]
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), b.limits.ConnectTimeout)
+	defer cancel()
+	cr := c.credentials(pk)
+	ex, err := ch.BeginAuth(ctx, &cr)
+	if err != nil {
+		return nil, codeOr(err, packets.BadAuthenticationMethod)
+	}
+	c.authMethod = cr.AuthMethod
+	data := cr.AuthData
+	for {
+		reply, done, err := ex.Next(ctx, data)
+		if err != nil {
+			return nil, codeOr(err, packets.NotAuthorized)
+		}
+		if done {
+			return reply, packets.Success
+		}
+		if err := c.writeAuth(packets.ContinueAuthentication, reply); err != nil {
+			return nil, packets.UnspecifiedError
+		}
+		fh, body, err := c.r.Next()
+		if err != nil {
+			return nil, packets.NotAuthorized
+		}
+		if fh.Type != packets.AUTH {
+			// Only AUTH may follow until CONNACK [MQTT-4.12.0-?].
+			return nil, packets.ProtocolError
+		}
+		var a packets.Auth
+		if err := a.Decode(fh.Flags, body, packets.V5); err != nil {
+			return nil, packets.CodeOf(err)
+		}
+		if a.ReasonCode != packets.ContinueAuthentication || string(a.Properties.AuthMethod) != c.authMethod {
+			return nil, packets.ProtocolError // [MQTT-4.12.0-5]
+		}
+		data = append([]byte(nil), a.Properties.AuthData...)
+	}
+}
+
+// writeAuth writes an AUTH packet straight to the connection (before the
+// session exists).
+func (c *conn) writeAuth(code packets.ReasonCode, data []byte) error {
+	a := c.authPacket(code, data)
+	buf, err := a.Append(nil, packets.V5)
+	if err != nil {
+		return err
+	}
+	_ = c.nc.SetWriteDeadline(time.Now().Add(c.b.limits.WriteTimeout))
+	_, err = c.nc.Write(buf)
+	return err
+}
+
+func (c *conn) authPacket(code packets.ReasonCode, data []byte) *packets.Auth {
+	a := &packets.Auth{ReasonCode: code}
+	a.Properties.AuthMethod = []byte(c.authMethod)
+	a.Properties.Present.Add(packets.PropAuthMethod)
+	if len(data) > 0 {
+		a.Properties.AuthData = data
+		a.Properties.Present.Add(packets.PropAuthData)
+	}
+	return a
+}
+
+// handleAuth handles AUTH after CONNACK: re-authentication [MQTT-4.12.1].
+func (c *conn) handleAuth(fh packets.FixedHeader, body []byte) error {
+	if !v5(c.version) {
+		return &packets.Error{Packet: fh.Type, Field: "packet type", Reason: "AUTH before MQTT 5", Code: packets.MalformedPacket}
+	}
+	var p packets.Auth
+	if err := p.Decode(fh.Flags, body, c.version); err != nil {
+		return err
+	}
+	if c.authMethod == "" || string(p.Properties.AuthMethod) != c.authMethod {
+		// No method was negotiated at CONNECT, or another one [MQTT-4.12.1-1].
+		return &packets.Error{Packet: fh.Type, Field: "authentication method", Reason: "not the method of CONNECT", Code: packets.ProtocolError}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.b.limits.ConnectTimeout)
+	defer cancel()
+	data := append([]byte(nil), p.Properties.AuthData...)
+	switch {
+	case p.ReasonCode == packets.ReAuthenticate:
+		cr := Credentials{ClientInfo: c.info, AuthMethod: c.authMethod, AuthData: data}
+		ex, err := c.b.authn.(Challenger).BeginAuth(ctx, &cr)
+		if err != nil {
+			return &packets.Error{Packet: fh.Type, Field: "re-authentication", Reason: err.Error(), Code: codeOr(err, packets.NotAuthorized)}
+		}
+		c.reauth = ex
+	case p.ReasonCode == packets.ContinueAuthentication && c.reauth != nil:
+	default:
+		return &packets.Error{Packet: fh.Type, Field: "reason code", Reason: "unexpected in this state", Code: packets.ProtocolError}
+	}
+	reply, done, err := c.reauth.Next(ctx, data)
+	if err != nil {
+		c.reauth = nil
+		return &packets.Error{Packet: fh.Type, Field: "re-authentication", Reason: err.Error(), Code: codeOr(err, packets.NotAuthorized)}
+	}
+	code := packets.ContinueAuthentication
+	if done {
+		c.reauth = nil
+		code = packets.Success
+	}
+	c.send(c.authPacket(code, reply))
+	return nil
 }
