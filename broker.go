@@ -34,6 +34,7 @@ type Broker struct {
 	metrics   Metrics
 	hooks     hookSet
 	feat      features
+	shared    SharedStrategy
 	log       *slog.Logger
 
 	subs     *topics.Trie[subscriber, subscription]

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ternmq/broker/packets"
+	"github.com/ternmq/broker/sessions"
 	"github.com/ternmq/broker/topics"
 )
 
@@ -258,6 +259,10 @@ func (c *conn) teardown(cause error) {
 		w = nil
 	}
 	destroy := s.expiry == 0 && s.conn == nil && !s.ended
+	var reshare []sessions.Delivery
+	if s.conn == nil && !s.ended && !b.closing {
+		reshare = s.takeSharedLocked()
+	}
 	var delayed bool
 	if destroy {
 		s.endLocked()
@@ -277,6 +282,7 @@ func (c *conn) teardown(cause error) {
 	}
 	s.mu.Unlock()
 	b.mu.Unlock()
+	b.reshare(s, reshare)
 	if destroy {
 		b.metrics.Sessions(-1)
 		b.forgetSession(s)

@@ -200,7 +200,7 @@ func (b *Broker) route(m *sessions.Message) (int, error) {
 		st.out, st.to = st.out[:0], st.to[:0]
 	}
 	for _, g := range st.m.Groups {
-		ok, err := b.deliverShared(g, m)
+		ok, err := b.deliverShared(g, m, nil)
 		if ok {
 			n++
 		}
@@ -245,27 +245,6 @@ func (b *Broker) delivery(m *sessions.Message, so subscription) sessions.Deliver
 		d.SubIDs = []uint32{so.id}
 	}
 	return d
-}
-
-// deliverShared sends m to one member of a shared group, round robin,
-// skipping members that are offline.
-func (b *Broker) deliverShared(g *topics.Group[subscriber, subscription], m *sessions.Message) (bool, error) {
-	members := g.Members()
-	if len(members) == 0 {
-		return false, nil
-	}
-	start := int(g.Next() % uint32(len(members)))
-	for i := range members {
-		e := members[(start+i)%len(members)]
-		if s, ok := e.Key.(*session); ok && !s.online() && i < len(members)-1 {
-			continue
-		}
-		if !b.accepts(e.Key, e.Value, m) {
-			continue
-		}
-		return true, e.Key.deliver(b.delivery(m, e.Value))
-	}
-	return false, nil
 }
 
 // dropped counts a dropped delivery and tells the hooks.

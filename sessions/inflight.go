@@ -128,3 +128,22 @@ func (f *Inflight) Reserve(id uint16) {
 	}
 	f.inUse[id] = struct{}{}
 }
+
+// Extract removes the deliveries in flight for which take returns true,
+// frees their identifiers, and returns them in send order.
+func (f *Inflight) Extract(take func(*Delivery) bool) []Delivery {
+	var out []Delivery
+	kept := f.items[:0]
+	for _, d := range f.items {
+		if take(&d) {
+			delete(f.inUse, d.ID)
+			d.ID, d.Dup = 0, false
+			out = append(out, d)
+		} else {
+			kept = append(kept, d)
+		}
+	}
+	clear(f.items[len(kept):])
+	f.items = kept
+	return out
+}

@@ -11,6 +11,7 @@ type Delivery struct {
 	ID      uint16   // packet identifier once sent (QoS > 0)
 	Dup     bool     // resend after reconnect [MQTT-4.4.0-1]
 	Release bool     // QoS 2: PUBREC received, PUBREL sent, waiting for PUBCOMP
+	Shared  any      // the shared subscription group it came through, nil if none
 }
 
 // Queue is a bounded FIFO of deliveries waiting to be sent. Overflow policy:
@@ -90,4 +91,24 @@ func (q *Queue) Range(fn func(*Delivery) bool) {
 			return
 		}
 	}
+}
+
+// Extract removes the deliveries for which take returns true, keeping the
+// order of the others, and returns them in order.
+func (q *Queue) Extract(take func(*Delivery) bool) []Delivery {
+	var out []Delivery
+	kept := q.items[:q.head]
+	for i := q.head; i < len(q.items); i++ {
+		if take(&q.items[i]) {
+			out = append(out, q.items[i])
+		} else {
+			kept = append(kept, q.items[i])
+		}
+	}
+	clear(q.items[len(kept):])
+	q.items = kept
+	if q.head == len(q.items) {
+		q.items, q.head = q.items[:0], 0
+	}
+	return out
 }

@@ -1,0 +1,129 @@
+package broker
+
+import (
+	"hash/maphash"
+	"math/rand/v2"
+
+	"github.com/ternmq/broker/sessions"
+	"github.com/ternmq/broker/topics"
+)
+
+// SharedStrategy chooses which member of a shared subscription group gets
+// a message [MQTT-4.8.2].
+type SharedStrategy int
+
+// Shared subscription strategies.
+const (
+	// RoundRobin takes the members in turn (the default).
+	RoundRobin SharedStrategy = iota
+	// Random picks a member at random.
+	Random
+	// Sticky keeps sending to the same member while it is connected.
+	Sticky
+	// HashClient picks by a hash of the publisher's client identifier, so
+	// one publisher's messages go to one member.
+	HashClient
+	// HashTopic picks by a hash of the topic, so one topic goes to one member.
+	HashTopic
+	// LeastInflight picks the member with the fewest deliveries queued or
+	// in flight.
+	LeastInflight
+)
+
+// WithSharedStrategy sets how shared subscription groups pick a member.
+func WithSharedStrategy(s SharedStrategy) Option { return func(b *Broker) { b.shared = s } }
+
+var hashSeed = maphash.MakeSeed()
+
+type sharedGroup = topics.Group[subscriber, subscription]
+
+// deliverShared sends m to one connected member of group g (or, if none is
+// connected, to a member whose session keeps it), skipping except.
+func (b *Broker) deliverShared(g *sharedGroup, m *sessions.Message, except subscriber) (bool, error) {
+	members := g.Members()
+	n := len(members)
+	if n == 0 {
+		return false, nil
+	}
+	var start int
+	switch b.shared {
+	case Random:
+		start = rand.IntN(n)
+	case Sticky:
+		start = 0
+	case HashClient:
+		start = int(maphash.String(hashSeed, m.Origin) % uint64(n))
+	case HashTopic:
+		start = int(maphash.String(hashSeed, m.Topic) % uint64(n))
+	case LeastInflight:
+		start = leastLoaded(members, except)
+	default:
+		start = int(g.Next() % uint32(n))
+	}
+	// First pass: connected members only; second pass: anyone whose
+	// session keeps messages while offline.
+	for pass := 0; pass < 2; pass++ {
+		for i := range n {
+			e := members[(start+i)%n]
+			if e.Key == except || !b.accepts(e.Key, e.Value, m) {
+				continue
+			}
+			if s, ok := e.Key.(*session); ok && pass == 0 && !s.online() {
+				continue
+			}
+			d := b.delivery(m, e.Value)
+			d.Shared = g
+			return true, e.Key.deliver(d)
+		}
+	}
+	return false, nil
+}
+
+// leastLoaded returns the index of the member with the fewest deliveries
+// queued or in flight.
+func leastLoaded(members []topics.Entry[subscriber, subscription], except subscriber) int {
+	best, load := 0, int(^uint(0)>>1)
+	for i, e := range members {
+		s, ok := e.Key.(*session)
+		if !ok || e.Key == except {
+			continue
+		}
+		s.mu.Lock()
+		l := s.queue.Len() + s.inflight.Len()
+		online := s.conn != nil
+		s.mu.Unlock()
+		if online && l < load {
+			best, load = i, l
+		}
+	}
+	return best
+}
+
+// takeSharedLocked takes from s the deliveries that came through shared
+// subscriptions and are not yet acknowledged, for another member of their
+// group [MQTT-4.8.2-?: "SHOULD send the Application Message to another
+// Client"]. Called with s.mu held; the caller re-routes them with reshare
+// after unlocking.
+func (s *session) takeSharedLocked() []sessions.Delivery {
+	take := func(d *sessions.Delivery) bool { return d.Shared != nil && !d.Release }
+	out := s.inflight.Extract(take)
+	for _, d := range s.queue.Extract(take) {
+		if d.ID != 0 {
+			s.inflight.Free(d.ID)
+		}
+		d.ID, d.Dup = 0, false
+		out = append(out, d)
+	}
+	return out
+}
+
+// reshare gives deliveries taken from a departing member to the other
+// members of their groups.
+func (b *Broker) reshare(from *session, ds []sessions.Delivery) {
+	for _, d := range ds {
+		b.unstore(from, d.Seq)
+		if ok, _ := b.deliverShared(d.Shared.(*sharedGroup), d.Msg, from); !ok {
+			b.dropped(from.id, d.Msg, DropQueueFull)
+		}
+	}
+}
