@@ -90,6 +90,9 @@ func (c *conn) connect(fh packets.FixedHeader, body []byte) bool {
 			c.maxOut = int(pk.Properties.MaximumPacketSize)
 		}
 		c.aliases = topics.NewAliasesIn(b.limits.TopicAliasMaximum)
+		if m := pk.Properties.TopicAliasMaximum; m > 0 {
+			c.aliasesOut = topics.NewAliasesOut(m) // never above the client's maximum [MQTT-3.3.2-10]
+		}
 	} else if !pk.CleanStart {
 		expiry = 0xFFFFFFFF // a 3.1.x persistent session does not expire [MQTT-3.1.2-4]
 	}

@@ -167,3 +167,30 @@ func TestV5TopicAliasInbound(t *testing.T) {
 	}
 	c.expectClosed()
 }
+
+// TestV5TopicAliasOutbound: to a client that allows aliases, a topic is sent
+// once with its alias, then as the alias alone.
+func TestV5TopicAliasOutbound(t *testing.T) {
+	b, addr := startBroker(t)
+	c := dialRaw(t, addr)
+	p := connect5("alias-out", true)
+	p.Properties.TopicAliasMaximum = 2
+	p.Properties.Present.Add(packets.PropTopicAliasMaximum)
+	c.connect(p, packets.Success)
+	c.subscribe(1, "long/topic/name/#", 0)
+	for _, topic := range []string{"long/topic/name/a", "long/topic/name/a", "long/topic/name/b", "long/topic/name/c", "long/topic/name/b"} {
+		if err := b.Publish(topic, []byte("x"), 0, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []struct {
+		topic string
+		alias uint16
+	}{{"long/topic/name/a", 1}, {"", 1}, {"long/topic/name/b", 2}, {"long/topic/name/c", 0}, {"", 2}}
+	for i, w := range want {
+		pk := c.next().(*packets.Publish)
+		if string(pk.Topic) != w.topic || pk.Properties.TopicAlias != w.alias {
+			t.Fatalf("message %d: topic %q alias %d, want %q alias %d", i, pk.Topic, pk.Properties.TopicAlias, w.topic, w.alias)
+		}
+	}
+}

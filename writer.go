@@ -154,7 +154,7 @@ func (c *conn) appendDelivery(buf []byte, d *sessions.Delivery, now time.Time) (
 	}
 	start := len(buf)
 	var err error
-	if d.Msg.Cacheable() && len(d.SubIDs) == 0 {
+	if d.Msg.Cacheable() && len(d.SubIDs) == 0 && c.aliasesOut == nil {
 		var enc []byte
 		enc, err = d.Msg.Encoded(c.version, d.QoS, d.Retain)
 		if err == nil {
@@ -171,6 +171,17 @@ func (c *conn) appendDelivery(buf []byte, d *sessions.Delivery, now time.Time) (
 		if v5(c.version) && len(d.SubIDs) > 0 {
 			p.Properties.SubscriptionIDs = d.SubIDs
 			p.Properties.Present.Add(packets.PropSubscriptionID)
+		}
+		if c.aliasesOut != nil {
+			// Topic aliases towards the client save bytes [MQTT-3.3.2-?]:
+			// after the first use of a topic, only the alias is sent.
+			if alias, known := c.aliasesOut.Lookup(d.Msg.Topic); alias != 0 {
+				p.Properties.TopicAlias = alias
+				p.Properties.Present.Add(packets.PropTopicAlias)
+				if known {
+					p.Topic = nil
+				}
+			}
 		}
 		buf, err = p.Append(buf, c.version)
 	}
