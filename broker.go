@@ -34,6 +34,7 @@ type Broker struct {
 	metrics   Metrics
 	hooks     hookSet
 	feat      features
+	connRate  *rate // Limits.ConnectRate
 	shared    SharedStrategy
 	log       *slog.Logger
 
@@ -75,6 +76,7 @@ func New(opts ...Option) (*Broker, error) {
 	for _, o := range opts {
 		o(b)
 	}
+	b.connRate = newRate(b.limits.ConnectRate)
 	if b.store == nil {
 		b.store = memory.New()
 	}

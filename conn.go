@@ -29,6 +29,7 @@ type conn struct {
 	keep     time.Duration // 1.5 times the keep alive; 0: none
 	maxOut   int           // client's Maximum Packet Size (v5); 0: no limit
 	aliases  *topics.AliasesIn
+	pubRate  *rate // Limits.PublishRate
 	// aliasesOut: topic aliases towards a v5 client that allows them; used
 	// by the writer only (one writer at a time).
 	aliasesOut *topics.AliasesOut

@@ -54,8 +54,20 @@ func (c *conn) connect(fh packets.FixedHeader, body []byte) bool {
 		c.refuse(c.version, packets.ClientIdentifierNotValid)
 		return false
 	}
+	if b.feat.serverRef != "" {
+		code := packets.UseAnotherServer
+		if b.feat.moved {
+			code = packets.ServerMoved
+		}
+		c.redirect(code, b.feat.serverRef)
+		return false
+	}
 	if max := b.limits.MaxConnections; max > 0 && b.stats.Connected.Load() >= int64(max) {
 		c.refuse(c.version, packets.QuotaExceeded)
+		return false
+	}
+	if !b.connRate.allow(time.Now()) {
+		c.refuse(c.version, packets.ConnectionRateExceeded)
 		return false
 	}
 	var authReply []byte
@@ -104,6 +116,7 @@ func (c *conn) connect(fh packets.FixedHeader, body []byte) bool {
 		serverKeepAlive = true
 	}
 	c.keep = time.Duration(keepAlive) * 1500 * time.Millisecond
+	c.pubRate = newRate(b.limits.PublishRate)
 
 	if pk.WillFlag && pk.WillQoS > b.feat.maxQoS {
 		c.refuse(c.version, packets.QoSNotSupported) // [MQTT-3.2.2-12]
@@ -276,6 +289,20 @@ func (c *conn) credentials(pk *packets.Connect) Credentials {
 		cr.AuthData = append([]byte(nil), pk.Properties.AuthData...)
 	}
 	return cr
+}
+
+// redirect refuses the connection with a Server Reference (v5); 3.1.x
+// clients get "server unavailable".
+func (c *conn) redirect(code packets.ReasonCode, ref string) {
+	ack := packets.Connack{ReasonCode: code}
+	if v5(c.version) {
+		ack.Properties.ServerReference = []byte(ref)
+		ack.Properties.Present.Add(packets.PropServerReference)
+	}
+	if buf, err := ack.Append(nil, c.version); err == nil {
+		_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
+		_, _ = c.nc.Write(buf)
+	}
 }
 
 // authenticate asks the Authenticator, if any.

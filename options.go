@@ -25,6 +25,9 @@ type Limits struct {
 	MaxMessageExpiry  uint32        // cap on the message expiry interval, seconds (0: no cap)
 	TopicAliasMaximum uint16        // topic aliases a v5 client may use towards the broker
 	WriteTimeout      time.Duration // a write that cannot complete in this time closes the connection
+	ConnectRate       int           // CONNECTs accepted per second, broker-wide; 0: unlimited (v5: CONNACK 0x9F)
+	PublishRate       int           // PUBLISHes per second per client; 0: unlimited (v5: DISCONNECT 0x96)
+	MaxSubscriptions  int           // subscriptions per session; 0: unlimited (SUBACK 0x97)
 }
 
 // DefaultLimits are the limits used for every field left zero.
@@ -75,6 +78,9 @@ func (l Limits) withDefaults() Limits {
 	if l.WriteTimeout > 0 {
 		d.WriteTimeout = l.WriteTimeout
 	}
+	d.ConnectRate = max(l.ConnectRate, 0)
+	d.PublishRate = max(l.PublishRate, 0)
+	d.MaxSubscriptions = max(l.MaxSubscriptions, 0)
 	return d
 }
 
@@ -118,6 +124,8 @@ type features struct {
 	noSubIDs     bool
 	noShared     bool
 	responseInfo string // Response Information prefix; "" sends none
+	serverRef    string // Server Reference for redirection; "" none
+	moved        bool   // the redirection is permanent (0x9D) rather than temporary (0x9C)
 	sysInterval  time.Duration
 }
 
@@ -148,3 +156,10 @@ func WithResponseInformation(prefix string) Option {
 // WithSysInterval publishes the $SYS topics every d (default 10 s; a
 // negative d turns them off).
 func WithSysInterval(d time.Duration) Option { return func(b *Broker) { b.feat.sysInterval = d } }
+
+// WithRedirect refuses every connection and sends MQTT 5 clients to another
+// server: CONNACK 0x9C Use another server (0x9D Server moved when permanent)
+// with the Server Reference ref [MQTT-4.11]. 3.1.x clients get return code 3.
+func WithRedirect(ref string, permanent bool) Option {
+	return func(b *Broker) { b.feat.serverRef, b.feat.moved = ref, permanent }
+}

@@ -20,6 +20,9 @@ func (c *conn) handlePublish(fh packets.FixedHeader, body []byte) error {
 	}
 	b.stats.MessagesReceived.Add(1)
 	b.metrics.MessageReceived(pk.QoS)
+	if c.pubRate != nil && !c.pubRate.allow(time.Now()) {
+		return &packets.Error{Packet: packets.PUBLISH, Field: "rate", Reason: "publish rate limit", Code: packets.MessageRateTooHigh}
+	}
 	if pk.QoS > b.feat.maxQoS {
 		return &packets.Error{Packet: packets.PUBLISH, Field: "QoS", Reason: "above the server's maximum QoS", Code: packets.QoSNotSupported} // [MQTT-3.2.2-11]
 	}

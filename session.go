@@ -203,3 +203,18 @@ func (s *session) setExpiryLocked(secs uint32) {
 	s.expiry = secs
 	s.durable.Store(secs > 0)
 }
+
+// subCount returns the number of subscriptions of the session.
+func (s *session) subCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.subs)
+}
+
+// hasSub reports whether the session subscribes to filter.
+func (s *session) hasSub(filter string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.subs[filter]
+	return ok
+}

@@ -84,6 +84,12 @@ func (c *conn) subscribe(sub *packets.Subscription, subID uint32) (packets.Reaso
 			return failure, nil, nil
 		}
 	}
+	if max := b.limits.MaxSubscriptions; max > 0 && c.sess.subCount() >= max && !c.sess.hasSub(filter) {
+		if v5(c.version) {
+			failure = packets.QuotaExceeded
+		}
+		return failure, nil, nil
+	}
 	so := subscription{qos: min(sub.QoS, b.feat.maxQoS), noLocal: sub.NoLocal, rap: sub.RetainAsPublished, rh: sub.RetainHandling, id: subID}
 	if !v5(c.version) {
 		so.noLocal, so.rap, so.rh, so.id = false, false, 0, 0
