@@ -89,3 +89,43 @@ func TestServerLimitsReasonCodes(t *testing.T) {
 		expectDisconnect(t, c, packets.ServerShuttingDown)
 	})
 }
+
+type denyTopic string
+
+func (d denyTopic) CanPublish(_ *broker.ClientInfo, topic string) bool    { return topic != string(d) }
+func (d denyTopic) CanSubscribe(_ *broker.ClientInfo, filter string) bool { return filter != string(d) }
+
+// TestV5AckReasonCodes: PUBACK 0x87 for a refused topic, SUBACK 0x87,
+// UNSUBACK 0x11 for a filter with no subscription, and a PUBREC with an
+// error code ending the QoS 2 flow [MQTT-4.3.3].
+func TestV5AckReasonCodes(t *testing.T) {
+	b, addr := startBroker(t, broker.WithAuthorizer(denyTopic("secret")))
+	c := dialRaw(t, addr)
+	c.connect(connect5("codes", true), packets.Success)
+	c.send(&packets.Publish{QoS: 1, PacketID: 1, Topic: []byte("secret"), Payload: []byte("x")})
+	if a := c.next().(*packets.Ack); a.ReasonCode != packets.NotAuthorized {
+		t.Fatalf("PUBACK %v, want 0x87", a.ReasonCode)
+	}
+	if sa := sub5(c, 2, 0, packets.Subscription{Filter: []byte("secret")}, packets.Subscription{Filter: []byte("open"), QoS: 2}); sa.ReasonCodes[0] != packets.NotAuthorized || sa.ReasonCodes[1] != packets.GrantedQoS2 {
+		t.Fatalf("SUBACK %v", sa.ReasonCodes)
+	}
+	c.send(&packets.Unsubscribe{PacketID: 3, Filters: [][]byte{[]byte("open"), []byte("never")}})
+	ua := c.next().(*packets.Unsuback)
+	if ua.ReasonCodes[0] != packets.Success || ua.ReasonCodes[1] != packets.NoSubscriptionExisted {
+		t.Fatalf("UNSUBACK %v, want [success, 0x11]", ua.ReasonCodes)
+	}
+	sub5(c, 4, 0, packets.Subscription{Filter: []byte("q2"), QoS: 2})
+	for range 2 {
+		if err := b.Publish("q2", []byte("x"), 2, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := c.next().(*packets.Publish)
+	second := c.next().(*packets.Publish)
+	c.send(&packets.Ack{Kind: packets.PUBREC, PacketID: first.PacketID, ReasonCode: packets.UnspecifiedError})
+	c.send(&packets.Ack{Kind: packets.PUBREC, PacketID: second.PacketID})
+	// No PUBREL for the refused one: the next packet is the PUBREL of the second.
+	if a := c.next().(*packets.Ack); a.Kind != packets.PUBREL || a.PacketID != second.PacketID {
+		t.Fatalf("got %v %d, want PUBREL %d", a.Kind, a.PacketID, second.PacketID)
+	}
+}
