@@ -140,5 +140,8 @@ func brokerLimits(l config.Limits) broker.Limits {
 		MaxMessageExpiry:  l.MaxMessageExpiry,
 		TopicAliasMaximum: l.TopicAliasMaximum,
 		WriteTimeout:      l.WriteTimeout,
+		ConnectRate:       l.ConnectRate,
+		PublishRate:       l.PublishRate,
+		MaxSubscriptions:  l.MaxSubscriptions,
 	}
 }

@@ -55,6 +55,9 @@ type Limits struct {
 	MaxMessageExpiry  uint32        `yaml:"max_message_expiry"`
 	TopicAliasMaximum uint16        `yaml:"topic_alias_maximum"`
 	WriteTimeout      time.Duration `yaml:"write_timeout"`
+	ConnectRate       int           `yaml:"connect_rate"`
+	PublishRate       int           `yaml:"publish_rate"`
+	MaxSubscriptions  int           `yaml:"max_subscriptions"`
 }
 
 // Storage selects the persistence backend. Each backend that needs

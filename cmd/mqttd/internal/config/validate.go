@@ -114,6 +114,9 @@ func (d *decoder) limits(l *Limits) {
 		{"max_session_expiry", int64(l.MaxSessionExpiry), 1, math.MaxUint32},
 		{"max_message_expiry", int64(l.MaxMessageExpiry), 0, math.MaxUint32},
 		{"topic_alias_maximum", int64(l.TopicAliasMaximum), 1, math.MaxUint16},
+		{"connect_rate", int64(l.ConnectRate), 0, math.MaxInt32},
+		{"publish_rate", int64(l.PublishRate), 0, math.MaxInt32},
+		{"max_subscriptions", int64(l.MaxSubscriptions), 0, math.MaxInt32},
 	}
 	for _, c := range ints {
 		switch {
