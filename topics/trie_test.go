@@ -581,6 +581,27 @@ func BenchmarkTrieMatch(b *testing.B) {
 		}
 		b.ReportMetric(float64(n)/float64(i), "matches/op")
 	})
+	b.Run("small", func(b *testing.B) {
+		// 10,000 subscriptions of the same mix: the trie fits in the CPU
+		// caches, which shows how much of "serial" is memory latency.
+		r := rand.New(rand.NewPCG(5, 5))
+		small := NewTrie[int, uint8]()
+		for i := 0; small.Count() < 10_000; i++ {
+			small.Subscribe(benchFilter(r), i, 1)
+		}
+		b.ReportAllocs()
+		var m Matches[int, uint8]
+		for _, tp := range topics {
+			small.Match(tp, &m)
+		}
+		n, i := 0, 0
+		for b.Loop() {
+			small.Match(topics[i%len(topics)], &m)
+			n += len(m.Subs) + len(m.Groups)
+			i++
+		}
+		b.ReportMetric(float64(n)/float64(i), "matches/op")
+	})
 	b.Run("parallel", func(b *testing.B) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
