@@ -94,9 +94,47 @@ func TestConformance(t *testing.T) {
 	storagetest.Run(t, func(*testing.T) storage.Store { return NewFromClient(cli, freshPrefix()) })
 }
 
-func TestConformanceOwnClient(t *testing.T) {
-	// The Closed and Locker sub-tests with a Store that owns its client.
-	storagetest.Run(t, func(t *testing.T) storage.Store { return open(t, freshPrefix(), 0) })
+func TestOwnClientClosed(t *testing.T) {
+	// A Store from New owns its client: after Close it is closed too, and
+	// every call still reports ErrClosed (not a client error).
+	s := open(t, freshPrefix(), 0)
+	ctx := t.Context()
+	if _, err := s.Lock(ctx, "c"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Queues().Append(ctx, "c", &storage.Message{Topic: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s.cli.Ctx().Err() == nil {
+		t.Fatal("the client is still open after Close")
+	}
+	for name, err := range map[string]error{
+		"Append":  func() error { _, err := s.Queues().Append(ctx, "c", &storage.Message{Topic: "t"}); return err }(),
+		"Range":   s.Queues().Range(ctx, "c", func(*storage.Queued) bool { return true }),
+		"Get":     func() error { _, err := s.Sessions().Get(ctx, "c"); return err }(),
+		"Lock":    func() error { _, err := s.Lock(ctx, "c"); return err }(),
+		"Close":   s.Close(),
+		"Retain":  s.Retained().Set(ctx, &storage.Message{Topic: "t"}),
+		"Wills":   s.Wills().Delete(ctx, "c"),
+		"Subs":    s.Subscriptions().RemoveAll(ctx, "c"),
+		"Session": s.Sessions().Save(ctx, &storage.Session{ClientID: "c"}),
+	} {
+		if !errors.Is(err, storage.ErrClosed) {
+			t.Errorf("%s after Close: got %v, want ErrClosed", name, err)
+		}
+	}
+}
+
+func TestNewUnreachable(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	_, err := New(ctx, Config{Endpoints: []string{"http://127.0.0.1:1"}, DialTimeout: 5 * time.Second})
+	if err == nil {
+		t.Fatal("New succeeded with no etcd at the endpoint")
+	}
 }
 
 func TestPersistence(t *testing.T) {
