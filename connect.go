@@ -168,6 +168,16 @@ func (c *conn) connect(fh packets.FixedHeader, body []byte) bool {
 		}
 	}
 
+	if !pk.CleanStart {
+		ctx, cancel := context.WithTimeout(context.Background(), b.limits.ConnectTimeout)
+		err := b.loadSession(ctx, c.info.ID)
+		cancel()
+		if err != nil {
+			b.log.Error("loading session", "client", c.info.ID, "err", err)
+			c.refuse(c.version, packets.ServerUnavailable)
+			return false
+		}
+	}
 	_, _, err := b.attach(c, pk.CleanStart, expiry, window, w, &ack)
 	if err != nil {
 		c.refuse(c.version, packets.ServerUnavailable)

@@ -161,42 +161,12 @@ func (b *Broker) restore(ctx context.Context) error {
 		return err
 	}
 	err = b.store.Sessions().Range(ctx, func(st *storage.Session) bool {
-		s := newSession(b, st.ClientID)
-		s.persisted = true
-		s.setExpiryLocked(st.ExpiryInterval)
-		s.window = b.limits.MaxInflight
-		s.info = &ClientInfo{ID: st.ClientID, Version: packets.Version(st.Version)}
-		if len(st.AwaitingRel) > 0 {
-			s.awaitingRel = make(map[uint16]struct{}, len(st.AwaitingRel))
-			for _, id := range st.AwaitingRel {
-				s.awaitingRel[id] = struct{}{}
-			}
+		s, err := b.sessionFromStore(ctx, st)
+		if err != nil {
+			ferr = err
+			return false
 		}
 		b.sessions[s.id] = s
-		subs, err := b.store.Subscriptions().ForClient(ctx, st.ClientID)
-		if err != nil {
-			ferr = err
-			return false
-		}
-		for _, sub := range subs {
-			so := subscription{qos: sub.QoS, noLocal: sub.NoLocal, rap: sub.RetainAsPublished, rh: sub.RetainHandling, id: sub.ID}
-			s.subs[sub.Filter] = so
-			b.subs.Subscribe(sub.Filter, s, so)
-		}
-		s.queue.Max = 0 // what was stored is kept, whatever the bound
-		err = b.restoreQueue(ctx, s)
-		s.queue.Max = b.limits.MaxQueuedMessages
-		if err != nil {
-			ferr = err
-			return false
-		}
-		if s.expiry != 0xFFFFFFFF {
-			left := time.Duration(s.expiry) * time.Second
-			if !st.DisconnectedAt.IsZero() {
-				left -= time.Since(st.DisconnectedAt)
-			}
-			s.expiryTimer = time.AfterFunc(max(left, 0), s.expire)
-		}
 		return true
 	})
 	if err != nil {
@@ -206,6 +176,84 @@ func (b *Broker) restore(ctx context.Context) error {
 		return ferr
 	}
 	return b.restoreWills(ctx)
+}
+
+// sessionFromStore rebuilds a disconnected session from its stored state:
+// subscriptions (in the trie) and queued deliveries; its expiry counts from
+// the time it was stored as disconnected.
+func (b *Broker) sessionFromStore(ctx context.Context, st *storage.Session) (*session, error) {
+	s := newSession(b, st.ClientID)
+	s.persisted = true
+	s.setExpiryLocked(st.ExpiryInterval)
+	s.window = b.limits.MaxInflight
+	s.info = &ClientInfo{ID: st.ClientID, Version: packets.Version(st.Version)}
+	if len(st.AwaitingRel) > 0 {
+		s.awaitingRel = make(map[uint16]struct{}, len(st.AwaitingRel))
+		for _, id := range st.AwaitingRel {
+			s.awaitingRel[id] = struct{}{}
+		}
+	}
+	subs, err := b.store.Subscriptions().ForClient(ctx, st.ClientID)
+	if err != nil {
+		return nil, err
+	}
+	for _, sub := range subs {
+		so := subscription{qos: sub.QoS, noLocal: sub.NoLocal, rap: sub.RetainAsPublished, rh: sub.RetainHandling, id: sub.ID}
+		s.subs[sub.Filter] = so
+		b.subs.Subscribe(sub.Filter, s, so)
+	}
+	s.queue.Max = 0 // what was stored is kept, whatever the bound
+	err = b.restoreQueue(ctx, s)
+	s.queue.Max = b.limits.MaxQueuedMessages
+	if err != nil {
+		return nil, err
+	}
+	if s.expiry != 0xFFFFFFFF {
+		left := time.Duration(s.expiry) * time.Second
+		if !st.DisconnectedAt.IsZero() {
+			left -= time.Since(st.DisconnectedAt)
+		}
+		s.expiryTimer = time.AfterFunc(max(left, 0), s.expire)
+	}
+	return s, nil
+}
+
+// loadSession brings a persistent session that this broker does not hold
+// from storage, for a client resuming it here: after a restart, or from
+// another broker sharing the store.
+func (b *Broker) loadSession(ctx context.Context, id string) error {
+	b.mu.Lock()
+	_, have := b.sessions[id]
+	b.mu.Unlock()
+	if have {
+		return nil
+	}
+	st, err := b.store.Sessions().Get(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	s, err := b.sessionFromStore(ctx, st)
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, have := b.sessions[id]; have || b.closing {
+		s.mu.Lock()
+		for f := range s.subs {
+			b.subs.Unsubscribe(f, s)
+		}
+		if s.expiryTimer != nil {
+			s.expiryTimer.Stop()
+		}
+		s.mu.Unlock()
+		return nil
+	}
+	b.sessions[id] = s
+	return nil
 }
 
 // restoreQueue loads a session's stored deliveries, in order; those that
