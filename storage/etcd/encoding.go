@@ -9,10 +9,13 @@ import (
 	"github.com/ternmq/broker/storage"
 )
 
+// This file is a copy of storage/bolt's encoding (the packages do not
+// import each other), so both backends store the same value format.
+//
 // Values are encoded by hand rather than with encoding/gob or JSON: gob
 // writes its type descriptions into every standalone value and allocates
 // heavily to decode, JSON base64-encodes payloads; either would cost more
-// than bbolt itself on the QoS 1 path. The format is small enough to read
+// than the store itself on the QoS 1 path. The format is small enough to read
 // in one sitting and every value starts with a version byte, so a later
 // format can be told apart and decoded alongside this one. Decoding
 // checks every length, so a damaged value is an error, never a panic.
@@ -234,8 +237,8 @@ func (d *decoder) version() {
 	}
 }
 
-// message decodes a message, copying its bytes out of the (bbolt-owned)
-// input: payload and properties share one new array.
+// message decodes a message, copying its bytes out of the input (the
+// response buffer): payload and properties share one new array.
 func (d *decoder) message(m *storage.Message) {
 	m.QoS = d.byte()
 	flags := d.byte()

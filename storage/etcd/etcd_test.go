@@ -335,3 +335,27 @@ func BenchmarkStore(b *testing.B) {
 	cli := newClient(b)
 	storagetest.Bench(b, func(*testing.B) storage.Store { return NewFromClient(cli, freshPrefix()) })
 }
+
+func TestCloseEndsWaitingLock(t *testing.T) {
+	s := NewFromClient(newClient(t), freshPrefix())
+	if _, err := s.Lock(t.Context(), "c"); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		_, err := s.Lock(t.Context(), "c")
+		got <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-got:
+		if !errors.Is(err, storage.ErrClosed) {
+			t.Fatalf("waiting Lock after Close: got %v, want ErrClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("waiting Lock still waiting 5s after Close")
+	}
+}

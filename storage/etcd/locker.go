@@ -8,6 +8,8 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
+
+	"github.com/ternmq/broker/storage"
 )
 
 // unlockTimeout bounds the release of a lock by the unlock function,
@@ -26,7 +28,7 @@ func (s *Store) Lock(ctx context.Context, clientID string) (unlock func(), err e
 	if err := s.begin(ctx); err != nil {
 		return nil, err
 	}
-	release, err := s.local.lock(ctx, clientID)
+	release, err := s.local.lock(ctx, s.ctx, clientID)
 	if err != nil {
 		return nil, err
 	}
@@ -113,8 +115,9 @@ type keyedLock struct {
 	refs int           // holders and waiters
 }
 
-// lock waits for key's lock or ctx's end and returns the release.
-func (k *keyedLocks) lock(ctx context.Context, key string) (func(), error) {
+// lock waits for key's lock, ctx's end or the Store's close (the end of
+// life) and returns the release.
+func (k *keyedLocks) lock(ctx, life context.Context, key string) (func(), error) {
 	k.mu.Lock()
 	if k.m == nil {
 		k.m = map[string]*keyedLock{}
@@ -135,6 +138,9 @@ func (k *keyedLocks) lock(ctx context.Context, key string) (func(), error) {
 	case <-ctx.Done():
 		k.drop(key, e)
 		return nil, ctx.Err()
+	case <-life.Done():
+		k.drop(key, e)
+		return nil, storage.ErrClosed
 	}
 }
 
