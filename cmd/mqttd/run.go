@@ -16,6 +16,7 @@ import (
 	"github.com/ternmq/broker/listeners/tcp"
 	"github.com/ternmq/broker/storage"
 	"github.com/ternmq/broker/storage/bolt"
+	"github.com/ternmq/broker/storage/etcd"
 	"github.com/ternmq/broker/storage/memory"
 )
 
@@ -90,6 +91,15 @@ func openStorage(s config.Storage) (storage.Store, error) {
 		st, err := bolt.Open(s.Bolt.Path, bolt.WithSync(mode[s.Bolt.Sync]))
 		if err != nil {
 			return nil, fmt.Errorf("storage.bolt: %w", err)
+		}
+		return st, nil
+	case "etcd":
+		e := s.Etcd
+		ctx, cancel := context.WithTimeout(context.Background(), e.DialTimeout)
+		defer cancel()
+		st, err := etcd.New(ctx, etcd.Config{Endpoints: e.Endpoints, DialTimeout: e.DialTimeout, Prefix: e.Prefix, Username: e.Username, Password: e.Password})
+		if err != nil {
+			return nil, fmt.Errorf("storage.etcd: %w", err)
 		}
 		return st, nil
 	}

@@ -67,9 +67,20 @@ type Limits struct {
 //
 // reads naturally; an etcd block will slot in beside Bolt the same way.
 type Storage struct {
-	// Type is "memory" (the default) or "bolt".
+	// Type is "memory" (the default), "bolt" or "etcd".
 	Type string `yaml:"type"`
 	Bolt *Bolt  `yaml:"bolt"`
+	Etcd *Etcd  `yaml:"etcd"`
+}
+
+// Etcd configures the shared backend (storage/etcd), for several brokers
+// on one etcd cluster.
+type Etcd struct {
+	Endpoints   []string      `yaml:"endpoints"`    // e.g. ["http://127.0.0.1:2379"]; required
+	DialTimeout time.Duration `yaml:"dial_timeout"` // default 5s: an unreachable etcd fails the start within it
+	Prefix      string        `yaml:"prefix"`       // key prefix, default "/tern/"
+	Username    string        `yaml:"username"`
+	Password    string        `yaml:"password"` // write ${ETCD_PASSWORD} to keep it out of the file
 }
 
 // Bolt configures the single-node on-disk backend (storage/bolt).

@@ -339,7 +339,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			"unknown storage type",
 			"storage:\n  type: redis\n",
-			[]string{`line 2: storage.type: unknown storage type "redis" (one of: memory, bolt)`},
+			[]string{`line 2: storage.type: unknown storage type "redis" (one of: memory, bolt, etcd)`},
 		},
 		{
 			"bolt without path",

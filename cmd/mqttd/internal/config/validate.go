@@ -7,13 +7,14 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"time"
 )
 
 // listenerTypes are the accepted values of listeners[].type.
 var listenerTypes = []string{"tcp"}
 
 // storageTypes are the accepted values of storage.type.
-var storageTypes = []string{"memory", "bolt"}
+var storageTypes = []string{"memory", "bolt", "etcd"}
 
 // boltSyncModes are the accepted values of storage.bolt.sync.
 var boltSyncModes = []string{"always", "batch", "none"}
@@ -156,6 +157,21 @@ func (d *decoder) storage(s *Storage) {
 				d.invalid("storage.bolt.sync", "unknown sync mode %q (one of: %s)", s.Bolt.Sync, strings.Join(boltSyncModes, ", "))
 			}
 		}
+	case "etcd":
+		if s.Etcd == nil || len(s.Etcd.Endpoints) == 0 {
+			d.invalidNear("storage.etcd.endpoints", "storage.type", "is required when storage.type is etcd")
+		}
+		if s.Etcd != nil {
+			if s.Etcd.DialTimeout == 0 {
+				s.Etcd.DialTimeout = 5 * time.Second
+			}
+			if s.Etcd.DialTimeout < 0 {
+				d.invalid("storage.etcd.dial_timeout", "must be positive, e.g. 5s")
+			}
+			if s.Etcd.Prefix == "" {
+				s.Etcd.Prefix = "/tern/"
+			}
+		}
 	default:
 		if !slices.Contains(storageTypes, s.Type) {
 			d.invalid("storage.type", "unknown storage type %q (one of: %s)", s.Type, strings.Join(storageTypes, ", "))
@@ -163,6 +179,9 @@ func (d *decoder) storage(s *Storage) {
 	}
 	if s.Bolt != nil && s.Type != "bolt" {
 		d.invalid("storage.bolt", "is set but storage.type is %q", s.Type)
+	}
+	if s.Etcd != nil && s.Type != "etcd" {
+		d.invalid("storage.etcd", "is set but storage.type is %q", s.Type)
 	}
 }
 
