@@ -229,7 +229,17 @@ func (c *conn) disconnect(code packets.ReasonCode) {
 	c.closeOnce.Do(func() {
 		if v5(c.version) && c.sess != nil {
 			p := packets.Disconnect{ReasonCode: code}
-			if buf, err := p.Append(nil, c.version); err == nil {
+			buf, err := p.Append(nil, c.version)
+			if err != nil {
+				// Not a DISCONNECT reason code (0x86, 0x8C, ...): say
+				// "not authorized" for those, "unspecified" for the rest.
+				p.ReasonCode = packets.UnspecifiedError
+				if code == packets.BadUserNameOrPassword || code == packets.BadAuthenticationMethod {
+					p.ReasonCode = packets.NotAuthorized
+				}
+				buf, err = p.Append(nil, c.version)
+			}
+			if err == nil {
 				_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
 				_, _ = c.nc.Write(buf)
 			}

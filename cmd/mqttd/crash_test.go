@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,8 @@ import (
 	"time"
 
 	"github.com/ternmq/broker/packets"
+	"go.etcd.io/etcd/server/v3/embed"
+	"go.uber.org/zap"
 )
 
 // TestCrashLosesNothing runs mqttd on bolt storage (sync: batch, whose
@@ -28,11 +31,27 @@ func TestCrashLosesNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills the daemon")
 	}
+	dir := t.TempDir()
+	crashScenario(t, fmt.Sprintf("storage:\n  type: bolt\n  bolt:\n    path: %s\n    sync: batch\n", filepath.Join(dir, "data", "tern.db")))
+}
+
+// TestCrashLosesNothingEtcd is the same crash with etcd storage (an etcd
+// server embedded in the test process, which outlives the killed broker).
+func TestCrashLosesNothingEtcd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills the daemon")
+	}
+	endpoint := startEtcd(t)
+	crashScenario(t, fmt.Sprintf("storage:\n  type: etcd\n  etcd:\n    endpoints: [%q]\n    prefix: /crash-test/\n", endpoint))
+}
+
+// crashScenario runs the crash test with the storage section storageYAML.
+func crashScenario(t *testing.T, storageYAML string) {
 	const pubs, perPub, qos2 = 10, 1000, 200
 	bin := buildMqttd(t)
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "tern.yaml")
-	writeFile(t, conf, fmt.Sprintf("listeners:\n  - type: tcp\n    address: 127.0.0.1:0\nstorage:\n  type: bolt\n  bolt:\n    path: %s\n    sync: batch\n", filepath.Join(dir, "data", "tern.db")))
+	writeFile(t, conf, "listeners:\n  - type: tcp\n    address: 127.0.0.1:0\n"+storageYAML)
 	addr := func(p *process) string {
 		var m []string
 		waitFor(t, 10*time.Second, func() error {
@@ -269,6 +288,61 @@ func TestCorruptBoltFileIsAClearError(t *testing.T) {
 		t.Fatalf("err = %v, want exit status 1; output:\n%s", err, out)
 	}
 	if !strings.Contains(string(out), "storage.bolt") || strings.Contains(string(out), "panic") {
+		t.Fatalf("unclear error:\n%s", out)
+	}
+}
+
+// startEtcd runs an etcd server inside the test process and returns its
+// client URL.
+func startEtcd(t *testing.T) string {
+	t.Helper()
+	cfg := embed.NewConfig()
+	cfg.Dir = t.TempDir()
+	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
+	cfg.UnsafeNoFsync = true
+	cfg.TickMs, cfg.ElectionMs = 10, 100
+	u, _ := url.Parse("http://127.0.0.1:0")
+	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*u}, []url.URL{*u}
+	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*u}, []url.URL{*u}
+	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
+	e, err := embed.StartEtcd(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	select {
+	case <-e.Server.ReadyNotify():
+	case <-time.After(30 * time.Second):
+		t.Fatal("embedded etcd not ready")
+	}
+	return "http://" + e.Clients[0].Addr().String()
+}
+
+// TestEtcdUnreachableIsAClearError: mqttd with an etcd nobody listens on
+// stops within its dial timeout with an error naming the storage.
+func TestEtcdUnreachableIsAClearError(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the daemon")
+	}
+	bin := buildMqttd(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close() // a port with nobody behind it
+	conf := filepath.Join(t.TempDir(), "tern.yaml")
+	writeFile(t, conf, fmt.Sprintf("listeners:\n  - type: tcp\n    address: 127.0.0.1:0\nstorage:\n  type: etcd\n  etcd:\n    endpoints: [\"http://%s\"]\n    dial_timeout: 1s\n", addr))
+	start := time.Now()
+	out, err := exec.Command(bin, "-config", conf).CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("err = %v, want exit status 1; output:\n%s", err, out)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("took %v with a 1 s dial timeout", d)
+	}
+	if !strings.Contains(string(out), "storage.etcd") {
 		t.Fatalf("unclear error:\n%s", out)
 	}
 }
