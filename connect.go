@@ -251,16 +251,16 @@ func (b *Broker) attach(c *conn, clean bool, expiry uint32, window int, w *will,
 		c.sess = s
 		b.conns[c] = struct{}{}
 		ack.SessionPresent = present
-		var err error
-		if c.ctrl, err = ack.Append(c.ctrl[:0], c.version); err != nil {
-			b.log.Error("encoding CONNACK", "err", err)
-		}
 		if present {
 			s.inflight.Requeue(&s.queue) // resend unacknowledged [MQTT-4.4.0-1]
 		}
-		c.kickLocked()
+		// This goroutine writes CONNACK itself, before anything else
+		// [MQTT-3.2.0-1]: holding the writer role keeps publishers from
+		// starting one first, and spares an idle client a writer goroutine.
+		c.writing = true
 		s.mu.Unlock()
 		b.mu.Unlock()
+		c.writeConnack(ack)
 		if discarded != nil {
 			b.forgetSession(discarded)
 		}
@@ -485,4 +485,29 @@ func (c *conn) handleAuth(fh packets.FixedHeader, body []byte) error {
 	}
 	c.send(c.authPacket(code, reply))
 	return nil
+}
+
+// writeConnack writes CONNACK from the reader goroutine, which holds the
+// writer role (c.writing), then hands anything queued meanwhile to a writer.
+func (c *conn) writeConnack(ack *packets.Connack) {
+	var arr [128]byte
+	buf, err := ack.Append(arr[:0], c.version)
+	if err != nil {
+		c.b.log.Error("encoding CONNACK", "err", err)
+	}
+	_ = c.nc.SetWriteDeadline(time.Now().Add(c.b.limits.WriteTimeout))
+	n, werr := c.nc.Write(buf)
+	c.b.stats.BytesSent.Add(int64(n))
+	s := c.sess
+	s.mu.Lock()
+	c.writing = false
+	if werr != nil {
+		s.mu.Unlock()
+		c.close()
+		return
+	}
+	if len(c.ctrl) > 0 || s.queue.Len() > 0 {
+		c.kickLocked()
+	}
+	s.mu.Unlock()
 }

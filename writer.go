@@ -22,7 +22,7 @@ const (
 	maxBatchBytes = 64 << 10 // soft limit of bytes per write round
 )
 
-var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
 
 var batchPool = sync.Pool{New: func() any { b := make([]sessions.Delivery, 0, maxBatch); return &b }}
 
