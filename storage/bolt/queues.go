@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"github.com/ternmq/broker/storage/internal/record"
 
 	bbolt "go.etcd.io/bbolt"
 
@@ -27,7 +28,7 @@ func (qs *queueStore) Append(ctx context.Context, clientID string, m *storage.Me
 	if err := checkKey("client id", clientID); err != nil {
 		return 0, err
 	}
-	v := encodeQueued(m)
+	v := record.EncodeQueued(m)
 	if err := checkValue("queue entry", v); err != nil {
 		return 0, err
 	}
@@ -71,13 +72,13 @@ func (qs *queueStore) Update(ctx context.Context, clientID string, u *storage.Qu
 		if old == nil {
 			return storage.ErrNotFound
 		}
-		if len(old) < queuedMessageAt || old[0] != formatV1 {
-			return fmt.Errorf("queue entry %d of %q: not a version %d entry", u.Seq, clientID, formatV1)
+		if len(old) < record.QueuedMessageAt || old[0] != record.FormatV1 {
+			return fmt.Errorf("queue entry %d of %q: not a version %d entry", u.Seq, clientID, record.FormatV1)
 		}
 		// old belongs to bbolt; patch a copy.
 		v := append([]byte(nil), old...)
-		v[queuedStateAt] = state
-		binary.BigEndian.PutUint16(v[queuedPacketIDAt:], packetID)
+		v[record.QueuedStateAt] = state
+		binary.BigEndian.PutUint16(v[record.QueuedPacketIDAt:], packetID)
 		return b.Put(key, v)
 	})
 }
@@ -98,7 +99,7 @@ func (qs *queueStore) Range(ctx context.Context, clientID string, fn func(*stora
 			if len(k) != 8 {
 				return nil, fmt.Errorf("queue of %q: key %x is not a sequence number", clientID, k)
 			}
-			return decodeQueued(binary.BigEndian.Uint64(k), v)
+			return record.DecodeQueued(binary.BigEndian.Uint64(k), v)
 		}, fn)
 }
 

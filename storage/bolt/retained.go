@@ -2,6 +2,7 @@ package bolt
 
 import (
 	"context"
+	"github.com/ternmq/broker/storage/internal/record"
 
 	bbolt "go.etcd.io/bbolt"
 
@@ -16,7 +17,7 @@ func (rs *retainedStore) Set(ctx context.Context, m *storage.Message) error {
 	if err := checkKey("topic", m.Topic); err != nil {
 		return err
 	}
-	v := encodeRetained(m)
+	v := record.EncodeRetained(m)
 	if err := checkValue("retained message", v); err != nil {
 		return err
 	}
@@ -42,7 +43,7 @@ func (rs *retainedStore) Get(ctx context.Context, topic string) (*storage.Messag
 			return storage.ErrNotFound
 		}
 		var err error
-		m, err = decodeRetained([]byte(topic), v)
+		m, err = record.DecodeRetained([]byte(topic), v)
 		return err
 	})
 	if err != nil {
@@ -54,5 +55,5 @@ func (rs *retainedStore) Get(ctx context.Context, topic string) (*storage.Messag
 // Range calls fn for every retained message, in topic order, until fn
 // returns false.
 func (rs *retainedStore) Range(ctx context.Context, fn func(*storage.Message) bool) error {
-	return scan(ctx, (*Store)(rs), topBucket(bucketRetained), false, decodeRetained, fn)
+	return scan(ctx, (*Store)(rs), topBucket(bucketRetained), false, record.DecodeRetained, fn)
 }

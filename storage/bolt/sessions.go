@@ -2,6 +2,7 @@ package bolt
 
 import (
 	"context"
+	"github.com/ternmq/broker/storage/internal/record"
 
 	bbolt "go.etcd.io/bbolt"
 
@@ -20,7 +21,7 @@ func (ss *sessionStore) Get(ctx context.Context, clientID string) (*storage.Sess
 			return storage.ErrNotFound
 		}
 		var err error
-		st, err = decodeSession([]byte(clientID), v)
+		st, err = record.DecodeSession([]byte(clientID), v)
 		return err
 	})
 	if err != nil {
@@ -34,7 +35,7 @@ func (ss *sessionStore) Save(ctx context.Context, st *storage.Session) error {
 	if err := checkKey("client id", st.ClientID); err != nil {
 		return err
 	}
-	v := encodeSession(st)
+	v := record.EncodeSession(st)
 	return (*Store)(ss).update(ctx, func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketSessions).Put([]byte(st.ClientID), v)
 	})
@@ -50,7 +51,7 @@ func (ss *sessionStore) Delete(ctx context.Context, clientID string) error {
 // Range calls fn for every session, in client id order, until fn returns
 // false.
 func (ss *sessionStore) Range(ctx context.Context, fn func(*storage.Session) bool) error {
-	return scan(ctx, (*Store)(ss), topBucket(bucketSessions), false, decodeSession, fn)
+	return scan(ctx, (*Store)(ss), topBucket(bucketSessions), false, record.DecodeSession, fn)
 }
 
 // deleteKey deletes k from b, or returns storage.ErrNotFound (having

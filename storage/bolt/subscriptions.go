@@ -3,6 +3,7 @@ package bolt
 import (
 	"context"
 	"errors"
+	"github.com/ternmq/broker/storage/internal/record"
 
 	bbolt "go.etcd.io/bbolt"
 
@@ -21,7 +22,7 @@ func (ss *subscriptionStore) Add(ctx context.Context, clientID string, sub stora
 	if err := checkKey("filter", sub.Filter); err != nil {
 		return err
 	}
-	v := encodeSubscription(&sub)
+	v := record.EncodeSubscription(&sub)
 	return (*Store)(ss).update(ctx, func(tx *bbolt.Tx) error {
 		b, err := tx.Bucket(bucketSubs).CreateBucketIfNotExists([]byte(clientID))
 		if err != nil {
@@ -69,7 +70,7 @@ func (ss *subscriptionStore) ForClient(ctx context.Context, clientID string) ([]
 			return nil
 		}
 		return b.ForEach(func(k, v []byte) error {
-			sub, err := decodeSubscription([]byte(clientID), k, v)
+			sub, err := record.DecodeSubscription([]byte(clientID), k, v)
 			out = append(out, sub)
 			return err
 		})

@@ -2,6 +2,7 @@ package bolt
 
 import (
 	"context"
+	"github.com/ternmq/broker/storage/internal/record"
 
 	bbolt "go.etcd.io/bbolt"
 
@@ -16,7 +17,7 @@ func (ws *willStore) Set(ctx context.Context, clientID string, w *storage.Will) 
 	if err := checkKey("client id", clientID); err != nil {
 		return err
 	}
-	v := encodeWill(w)
+	v := record.EncodeWill(w)
 	if err := checkValue("will", v); err != nil {
 		return err
 	}
@@ -34,7 +35,7 @@ func (ws *willStore) Get(ctx context.Context, clientID string) (*storage.Will, e
 			return storage.ErrNotFound
 		}
 		var err error
-		w, err = decodeWill([]byte(clientID), v)
+		w, err = record.DecodeWill([]byte(clientID), v)
 		return err
 	})
 	if err != nil {
@@ -61,7 +62,7 @@ type willEntry struct {
 func (ws *willStore) Range(ctx context.Context, fn func(clientID string, w *storage.Will) bool) error {
 	return scan(ctx, (*Store)(ws), topBucket(bucketWills), false,
 		func(k, v []byte) (willEntry, error) {
-			w, err := decodeWill(k, v)
+			w, err := record.DecodeWill(k, v)
 			return willEntry{string(k), w}, err
 		},
 		func(e willEntry) bool { return fn(e.clientID, e.w) })

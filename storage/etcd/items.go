@@ -3,6 +3,7 @@ package etcd
 import (
 	"context"
 	"fmt"
+	"github.com/ternmq/broker/storage/internal/record"
 	"strings"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
@@ -26,14 +27,14 @@ func (st sessions) Get(ctx context.Context, clientID string) (*storage.Session, 
 	if kv == nil {
 		return nil, fmt.Errorf("etcd: session %q: %w", clientID, storage.ErrNotFound)
 	}
-	return decodeSession([]byte(clientID), kv.Value)
+	return record.DecodeSession([]byte(clientID), kv.Value)
 }
 
 func (st sessions) Save(ctx context.Context, ses *storage.Session) error {
 	if err := st.s.begin(ctx); err != nil {
 		return err
 	}
-	return st.s.put(ctx, "save session", st.key(ses.ClientID), encodeSession(ses))
+	return st.s.put(ctx, "save session", st.key(ses.ClientID), record.EncodeSession(ses))
 }
 
 func (st sessions) Delete(ctx context.Context, clientID string) error {
@@ -50,7 +51,7 @@ func (st sessions) Range(ctx context.Context, fn func(*storage.Session) bool) er
 		if err != nil {
 			return false, fmt.Errorf("session key %q: %w", kv.Key, err)
 		}
-		ses, err := decodeSession([]byte(id), kv.Value)
+		ses, err := record.DecodeSession([]byte(id), kv.Value)
 		if err != nil {
 			return false, err
 		}
@@ -70,7 +71,7 @@ func (st subscriptions) Add(ctx context.Context, clientID string, sub storage.Su
 	if err := st.s.begin(ctx); err != nil {
 		return err
 	}
-	return st.s.put(ctx, "add subscription", st.prefix(clientID)+sub.Filter, encodeSubscription(&sub))
+	return st.s.put(ctx, "add subscription", st.prefix(clientID)+sub.Filter, record.EncodeSubscription(&sub))
 }
 
 func (st subscriptions) Remove(ctx context.Context, clientID, filter string) error {
@@ -91,7 +92,7 @@ func (st subscriptions) ForClient(ctx context.Context, clientID string) ([]stora
 	var subs []storage.Subscription
 	pfx := st.prefix(clientID)
 	err := st.s.scan(ctx, "subscriptions of client", pfx, func(kv *mvccpb.KeyValue) (bool, error) {
-		sub, err := decodeSubscription([]byte(clientID), kv.Key[len(pfx):], kv.Value)
+		sub, err := record.DecodeSubscription([]byte(clientID), kv.Key[len(pfx):], kv.Value)
 		if err != nil {
 			return false, err
 		}
@@ -116,7 +117,7 @@ func (st subscriptions) Range(ctx context.Context, fn func(clientID string, s st
 		if err != nil {
 			return false, fmt.Errorf("subscription key %q: %w", kv.Key, err)
 		}
-		sub, err := decodeSubscription([]byte(id), []byte(filter), kv.Value)
+		sub, err := record.DecodeSubscription([]byte(id), []byte(filter), kv.Value)
 		if err != nil {
 			return false, err
 		}
@@ -134,7 +135,7 @@ func (st retained) Set(ctx context.Context, m *storage.Message) error {
 	if err := st.s.begin(ctx); err != nil {
 		return err
 	}
-	return st.s.put(ctx, "set retained message", st.key(m.Topic), encodeRetained(m))
+	return st.s.put(ctx, "set retained message", st.key(m.Topic), record.EncodeRetained(m))
 }
 
 func (st retained) Delete(ctx context.Context, topic string) error {
@@ -155,13 +156,13 @@ func (st retained) Get(ctx context.Context, topic string) (*storage.Message, err
 	if kv == nil {
 		return nil, fmt.Errorf("etcd: retained message %q: %w", topic, storage.ErrNotFound)
 	}
-	return decodeRetained([]byte(topic), kv.Value)
+	return record.DecodeRetained([]byte(topic), kv.Value)
 }
 
 func (st retained) Range(ctx context.Context, fn func(*storage.Message) bool) error {
 	pfx := st.s.key("retained/")
 	return st.s.scan(ctx, "range retained messages", pfx, func(kv *mvccpb.KeyValue) (bool, error) {
-		m, err := decodeRetained(kv.Key[len(pfx):], kv.Value)
+		m, err := record.DecodeRetained(kv.Key[len(pfx):], kv.Value)
 		if err != nil {
 			return false, err
 		}
@@ -178,7 +179,7 @@ func (st wills) Set(ctx context.Context, clientID string, w *storage.Will) error
 	if err := st.s.begin(ctx); err != nil {
 		return err
 	}
-	return st.s.put(ctx, "set will", st.key(clientID), encodeWill(w))
+	return st.s.put(ctx, "set will", st.key(clientID), record.EncodeWill(w))
 }
 
 func (st wills) Get(ctx context.Context, clientID string) (*storage.Will, error) {
@@ -192,7 +193,7 @@ func (st wills) Get(ctx context.Context, clientID string) (*storage.Will, error)
 	if kv == nil {
 		return nil, fmt.Errorf("etcd: will of %q: %w", clientID, storage.ErrNotFound)
 	}
-	return decodeWill([]byte(clientID), kv.Value)
+	return record.DecodeWill([]byte(clientID), kv.Value)
 }
 
 func (st wills) Delete(ctx context.Context, clientID string) error {
@@ -209,7 +210,7 @@ func (st wills) Range(ctx context.Context, fn func(clientID string, w *storage.W
 		if err != nil {
 			return false, fmt.Errorf("will key %q: %w", kv.Key, err)
 		}
-		w, err := decodeWill([]byte(id), kv.Value)
+		w, err := record.DecodeWill([]byte(id), kv.Value)
 		if err != nil {
 			return false, err
 		}

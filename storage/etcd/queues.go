@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"github.com/ternmq/broker/storage/internal/record"
 	"strconv"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
@@ -38,7 +39,7 @@ func (st queues) Append(ctx context.Context, clientID string, m *storage.Message
 	if err := s.begin(ctx); err != nil {
 		return 0, err
 	}
-	val := encodeQueued(m)
+	val := record.EncodeQueued(m)
 	seqKey := st.seqKey(clientID)
 	if err := s.checkSize("append", st.entryKey(clientID, 0), val); err != nil {
 		return 0, err
@@ -107,11 +108,11 @@ func (st queues) Update(ctx context.Context, clientID string, q *storage.Queued)
 			return fmt.Errorf("etcd: update entry %d of %q: %w", q.Seq, clientID, storage.ErrNotFound)
 		}
 		v := kv.Value
-		if len(v) < queuedMessageAt || v[0] != formatV1 {
-			return fmt.Errorf("etcd: update entry %d of %q: %w", q.Seq, clientID, errVersion)
+		if len(v) < record.QueuedMessageAt || v[0] != record.FormatV1 {
+			return fmt.Errorf("etcd: update entry %d of %q: %w", q.Seq, clientID, record.ErrVersion)
 		}
-		v[queuedStateAt] = q.State
-		binary.BigEndian.PutUint16(v[queuedPacketIDAt:], q.PacketID)
+		v[record.QueuedStateAt] = q.State
+		binary.BigEndian.PutUint16(v[record.QueuedPacketIDAt:], q.PacketID)
 		resp, err := s.cli.Txn(ctx).
 			If(clientv3.Compare(clientv3.ModRevision(key), "=", kv.ModRevision)).
 			Then(clientv3.OpPut(key, string(v))).
@@ -142,7 +143,7 @@ func (st queues) Range(ctx context.Context, clientID string, fn func(*storage.Qu
 		if err != nil {
 			return false, fmt.Errorf("queue key %q: %w", kv.Key, err)
 		}
-		q, err := decodeQueued(seq, kv.Value)
+		q, err := record.DecodeQueued(seq, kv.Value)
 		if err != nil {
 			return false, err
 		}

@@ -1,4 +1,4 @@
-package bolt
+package record
 
 import (
 	"bytes"
@@ -39,15 +39,15 @@ func samples() []encoded {
 	ses := &storage.Session{ClientID: "c", Version: 5, ExpiryInterval: 0xFFFFFFFF,
 		DisconnectedAt: time.Date(2025, 6, 1, 12, 0, 0, 5, time.UTC), AwaitingRel: []uint16{1, 65535}}
 	return []encoded{
-		{"queued", q, encodeQueued(&full), func(v []byte) (any, error) { return decodeQueued(7, v) }},
-		{"queued bare", &storage.Queued{Seq: 1, Message: bare}, encodeQueued(&bare), func(v []byte) (any, error) { return decodeQueued(1, v) }},
-		{"retained", &full, encodeRetained(&full), func(v []byte) (any, error) { return decodeRetained([]byte(full.Topic), v) }},
-		{"will", &storage.Will{Message: full, Delay: 300}, encodeWill(&storage.Will{Message: full, Delay: 300}),
-			func(v []byte) (any, error) { return decodeWill([]byte("c"), v) }},
-		{"session", ses, encodeSession(ses), func(v []byte) (any, error) { return decodeSession([]byte("c"), v) }},
-		{"session bare", &storage.Session{ClientID: "c"}, encodeSession(&storage.Session{ClientID: "c"}),
-			func(v []byte) (any, error) { return decodeSession([]byte("c"), v) }},
-		{"subscription", sub, encodeSubscription(&sub), func(v []byte) (any, error) { return decodeSubscription([]byte("c"), []byte(sub.Filter), v) }},
+		{"queued", q, EncodeQueued(&full), func(v []byte) (any, error) { return DecodeQueued(7, v) }},
+		{"queued bare", &storage.Queued{Seq: 1, Message: bare}, EncodeQueued(&bare), func(v []byte) (any, error) { return DecodeQueued(1, v) }},
+		{"retained", &full, EncodeRetained(&full), func(v []byte) (any, error) { return DecodeRetained([]byte(full.Topic), v) }},
+		{"will", &storage.Will{Message: full, Delay: 300}, EncodeWill(&storage.Will{Message: full, Delay: 300}),
+			func(v []byte) (any, error) { return DecodeWill([]byte("c"), v) }},
+		{"session", ses, EncodeSession(ses), func(v []byte) (any, error) { return DecodeSession([]byte("c"), v) }},
+		{"session bare", &storage.Session{ClientID: "c"}, EncodeSession(&storage.Session{ClientID: "c"}),
+			func(v []byte) (any, error) { return DecodeSession([]byte("c"), v) }},
+		{"subscription", sub, EncodeSubscription(&sub), func(v []byte) (any, error) { return DecodeSubscription([]byte("c"), []byte(sub.Filter), v) }},
 	}
 }
 
@@ -102,10 +102,10 @@ func TestEncodingUnknownVersionIsAnError(t *testing.T) {
 
 // The queue entry's state and packet id sit where Update patches them.
 func TestEncodingQueuedPatchOffsets(t *testing.T) {
-	v := encodeQueued(&storage.Message{Topic: "t", Payload: []byte("p")})
-	v[queuedStateAt] = storage.StateReleased
-	v[queuedPacketIDAt], v[queuedPacketIDAt+1] = 0x12, 0x34
-	q, err := decodeQueued(1, v)
+	v := EncodeQueued(&storage.Message{Topic: "t", Payload: []byte("p")})
+	v[QueuedStateAt] = storage.StateReleased
+	v[QueuedPacketIDAt], v[QueuedPacketIDAt+1] = 0x12, 0x34
+	q, err := DecodeQueued(1, v)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,15 +131,15 @@ func BenchmarkEncodeQueued(b *testing.B) {
 	m := &storage.Message{Topic: "bench/sensors/42/temp", Payload: bytes.Repeat([]byte{'x'}, 256), QoS: 1}
 	b.ReportAllocs()
 	for b.Loop() {
-		_ = encodeQueued(m)
+		_ = EncodeQueued(m)
 	}
 }
 
 func BenchmarkDecodeQueued(b *testing.B) {
-	v := encodeQueued(&storage.Message{Topic: "bench/sensors/42/temp", Payload: bytes.Repeat([]byte{'x'}, 256), QoS: 1})
+	v := EncodeQueued(&storage.Message{Topic: "bench/sensors/42/temp", Payload: bytes.Repeat([]byte{'x'}, 256), QoS: 1})
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := decodeQueued(1, v); err != nil {
+		if _, err := DecodeQueued(1, v); err != nil {
 			b.Fatal(err)
 		}
 	}

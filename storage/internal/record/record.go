@@ -1,4 +1,6 @@
-package etcd
+// Package record is the binary value format shared by the persistent
+// storage backends (bolt, etcd), so both store the same bytes.
+package record
 
 import (
 	"encoding/binary"
@@ -9,13 +11,10 @@ import (
 	"github.com/ternmq/broker/storage"
 )
 
-// This file is a copy of storage/bolt's encoding (the packages do not
-// import each other), so both backends store the same value format.
-//
 // Values are encoded by hand rather than with encoding/gob or JSON: gob
 // writes its type descriptions into every standalone value and allocates
 // heavily to decode, JSON base64-encodes payloads; either would cost more
-// than the store itself on the QoS 1 path. The format is small enough to read
+// than bbolt itself on the QoS 1 path. The format is small enough to read
 // in one sitting and every value starts with a version byte, so a later
 // format can be told apart and decoded alongside this one. Decoding
 // checks every length, so a damaged value is an error, never a panic.
@@ -36,13 +35,13 @@ import (
 // The key carries what it can (client id, topic of retained, filter, seq)
 // and is not repeated in the value, except a message's topic.
 
-const formatV1 = 1
+const FormatV1 = 1
 
 // Offsets in a version 1 queue entry, which Update patches in place.
 const (
-	queuedStateAt    = 1
-	queuedPacketIDAt = 2
-	queuedMessageAt  = 4
+	QueuedStateAt    = 1
+	QueuedPacketIDAt = 2
+	QueuedMessageAt  = 4
 )
 
 const (
@@ -55,11 +54,14 @@ const (
 	subRAP     = 2
 )
 
+// ErrVersion is returned for a value in a format version this code does not know.
+var ErrVersion = errors.New("unknown format version")
+
 // errTruncated and errVersion are what decoding reports; wrapped with
 // what was being decoded.
 var (
 	errTruncated = errors.New("truncated value")
-	errVersion   = errors.New("unknown format version")
+	errVersion   = ErrVersion
 )
 
 func appendTime(b []byte, t time.Time) []byte {
@@ -72,8 +74,8 @@ func appendBytes(b, p []byte) []byte {
 	return append(b, p...)
 }
 
-// messageSize is an upper bound of m's encoded size.
-func messageSize(m *storage.Message) int {
+// MessageSize is an upper bound of m's encoded size.
+func MessageSize(m *storage.Message) int {
 	return 2 + 2*binary.MaxVarintLen64 + 2*binary.MaxVarintLen64 + len(m.Topic) + len(m.Properties) + len(m.Payload)
 }
 
@@ -95,32 +97,32 @@ func appendMessage(b []byte, m *storage.Message) []byte {
 	return append(b, m.Payload...)
 }
 
-// encodeQueued encodes a new queue entry for m.
-func encodeQueued(m *storage.Message) []byte {
-	b := make([]byte, queuedMessageAt, queuedMessageAt+messageSize(m))
-	b[0] = formatV1 // state and packet id start at zero
+// EncodeQueued encodes a new queue entry for m.
+func EncodeQueued(m *storage.Message) []byte {
+	b := make([]byte, QueuedMessageAt, QueuedMessageAt+MessageSize(m))
+	b[0] = FormatV1 // state and packet id start at zero
 	return appendMessage(b, m)
 }
 
-func encodeRetained(m *storage.Message) []byte {
-	b := make([]byte, 0, 1+messageSize(m))
-	return appendMessage(append(b, formatV1), m)
+func EncodeRetained(m *storage.Message) []byte {
+	b := make([]byte, 0, 1+MessageSize(m))
+	return appendMessage(append(b, FormatV1), m)
 }
 
-func encodeWill(w *storage.Will) []byte {
-	b := make([]byte, 0, 5+messageSize(&w.Message))
-	b = append(b, formatV1)
+func EncodeWill(w *storage.Will) []byte {
+	b := make([]byte, 0, 5+MessageSize(&w.Message))
+	b = append(b, FormatV1)
 	b = binary.BigEndian.AppendUint32(b, w.Delay)
 	return appendMessage(b, &w.Message)
 }
 
-func encodeSession(s *storage.Session) []byte {
+func EncodeSession(s *storage.Session) []byte {
 	b := make([]byte, 0, 7+2*binary.MaxVarintLen64+binary.MaxVarintLen64+2*len(s.AwaitingRel))
 	var flags byte
 	if !s.DisconnectedAt.IsZero() {
 		flags |= sesDisconnected
 	}
-	b = append(b, formatV1, s.Version)
+	b = append(b, FormatV1, s.Version)
 	b = binary.BigEndian.AppendUint32(b, s.ExpiryInterval)
 	b = append(b, flags)
 	if flags&sesDisconnected != 0 {
@@ -133,7 +135,7 @@ func encodeSession(s *storage.Session) []byte {
 	return b
 }
 
-func encodeSubscription(s *storage.Subscription) []byte {
+func EncodeSubscription(s *storage.Subscription) []byte {
 	var flags byte
 	if s.NoLocal {
 		flags |= subNoLocal
@@ -142,7 +144,7 @@ func encodeSubscription(s *storage.Subscription) []byte {
 		flags |= subRAP
 	}
 	b := make([]byte, 0, 4+binary.MaxVarintLen32)
-	b = append(b, formatV1, s.QoS, flags, s.RetainHandling)
+	b = append(b, FormatV1, s.QoS, flags, s.RetainHandling)
 	return binary.AppendUvarint(b, uint64(s.ID))
 }
 
@@ -232,13 +234,13 @@ func (d *decoder) time() time.Time {
 }
 
 func (d *decoder) version() {
-	if v := d.byte(); d.err == nil && v != formatV1 {
+	if v := d.byte(); d.err == nil && v != FormatV1 {
 		d.err = fmt.Errorf("%w %d", errVersion, v)
 	}
 }
 
-// message decodes a message, copying its bytes out of the input (the
-// response buffer): payload and properties share one new array.
+// message decodes a message, copying its bytes out of the (bbolt-owned)
+// input: payload and properties share one new array.
 func (d *decoder) message(m *storage.Message) {
 	m.QoS = d.byte()
 	flags := d.byte()
@@ -275,7 +277,7 @@ func (d *decoder) finish() error {
 	return d.err
 }
 
-func decodeQueued(seq uint64, v []byte) (*storage.Queued, error) {
+func DecodeQueued(seq uint64, v []byte) (*storage.Queued, error) {
 	q := &storage.Queued{Seq: seq}
 	d := decoder{b: v}
 	d.version()
@@ -288,7 +290,7 @@ func decodeQueued(seq uint64, v []byte) (*storage.Queued, error) {
 	return q, nil
 }
 
-func decodeRetained(topic, v []byte) (*storage.Message, error) {
+func DecodeRetained(topic, v []byte) (*storage.Message, error) {
 	m := &storage.Message{}
 	d := decoder{b: v}
 	d.version()
@@ -299,7 +301,7 @@ func decodeRetained(topic, v []byte) (*storage.Message, error) {
 	return m, nil
 }
 
-func decodeWill(clientID, v []byte) (*storage.Will, error) {
+func DecodeWill(clientID, v []byte) (*storage.Will, error) {
 	w := &storage.Will{}
 	d := decoder{b: v}
 	d.version()
@@ -311,7 +313,7 @@ func decodeWill(clientID, v []byte) (*storage.Will, error) {
 	return w, nil
 }
 
-func decodeSession(clientID, v []byte) (*storage.Session, error) {
+func DecodeSession(clientID, v []byte) (*storage.Session, error) {
 	s := &storage.Session{ClientID: string(clientID)}
 	d := decoder{b: v}
 	d.version()
@@ -337,7 +339,7 @@ func decodeSession(clientID, v []byte) (*storage.Session, error) {
 	return s, nil
 }
 
-func decodeSubscription(clientID, filter, v []byte) (storage.Subscription, error) {
+func DecodeSubscription(clientID, filter, v []byte) (storage.Subscription, error) {
 	s := storage.Subscription{Filter: string(filter)}
 	d := decoder{b: v}
 	d.version()
