@@ -346,3 +346,80 @@ func TestEtcdUnreachableIsAClearError(t *testing.T) {
 		t.Fatalf("unclear error:\n%s", out)
 	}
 }
+
+// TestTwoBrokersShareSessionsOnEtcd: two mqttd processes on one etcd. A
+// client's persistent session, made on broker A, with the messages queued
+// for it there, is found on broker B after A stops.
+func TestTwoBrokersShareSessionsOnEtcd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the daemon")
+	}
+	endpoint := startEtcd(t)
+	bin := buildMqttd(t)
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "tern.yaml")
+	writeFile(t, conf, fmt.Sprintf("listeners:\n  - type: tcp\n    address: 127.0.0.1:0\nstorage:\n  type: etcd\n  etcd:\n    endpoints: [%q]\n    prefix: /shared/\n", endpoint))
+	addrOf := func(p *process) string {
+		var m []string
+		waitFor(t, 10*time.Second, func() error {
+			if m = listeningLine.FindStringSubmatch(p.stderr()); m == nil {
+				return errors.New("no listening line; stderr:\n" + p.stderr())
+			}
+			return nil
+		})
+		return m[1]
+	}
+	a := start(t, bin, nil, "-config", conf)
+	b := start(t, bin, nil, "-config", conf)
+	addrA, addrB := addrOf(a), addrOf(b)
+
+	c := dialMQTT(t, addrA, "roamer", false, nil)
+	c.send(&packets.Subscribe{PacketID: 1, Subscriptions: []packets.Subscription{{Filter: []byte("roam/#"), QoS: 1}}})
+	c.want(packets.SUBACK)
+	c.send(&packets.Disconnect{})
+	c.close()
+	pub := dialMQTT(t, addrA, "pub", true, nil)
+	for k := range 100 {
+		pub.send(&packets.Publish{QoS: 1, PacketID: uint16(k + 1), Topic: []byte("roam/a"), Payload: []byte(fmt.Sprint(k))})
+		pub.want(packets.PUBACK)
+	}
+	pub.close()
+	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-a.done
+
+	nc, err := net.DialTimeout("tcp", addrB, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = nc.Close() })
+	r := packets.NewReader(nc, 0)
+	out, _ := (&packets.Connect{Version: packets.V311, ClientID: []byte("roamer"), KeepAlive: 60}).Append(nil, packets.V311)
+	if _, err := nc.Write(out); err != nil {
+		t.Fatal(err)
+	}
+	_ = nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	fh, body, err := r.Next()
+	if err != nil || fh.Type != packets.CONNACK {
+		t.Fatalf("CONNACK: %v %v", fh.Type, err)
+	}
+	var ack packets.Connack
+	if err := ack.Decode(fh.Flags, body, packets.V311); err != nil || !ack.SessionPresent {
+		t.Fatalf("session present = %v (%v) on broker B", ack.SessionPresent, err)
+	}
+	rc := &mqttConn{t: t, nc: nc, r: r}
+	for k := range 100 {
+		p := rc.publish(t)
+		if string(p.Payload) != fmt.Sprint(k) {
+			t.Fatalf("message %d is %q", k, p.Payload)
+		}
+		rc.send(&packets.Ack{Kind: packets.PUBACK, PacketID: p.PacketID})
+	}
+	// The subscription came along: B routes a new message to it.
+	pb := dialMQTT(t, addrB, "pub-b", true, nil)
+	pb.send(&packets.Publish{Topic: []byte("roam/b"), Payload: []byte("on B")})
+	if p := rc.publish(t); string(p.Payload) != "on B" {
+		t.Fatalf("got %q", p.Payload)
+	}
+}

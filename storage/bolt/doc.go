@@ -39,7 +39,7 @@
 // keep increasing across Clear and reopen without keeping a counter per
 // client forever.
 //
-// Values use a small hand-written binary encoding (encoding.go), version
+// Values use a small hand-written binary encoding (storage/internal/record), version
 // byte first.
 //
 // A call checks its context before it starts; a write that has started

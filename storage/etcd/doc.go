@@ -23,7 +23,7 @@
 // # Values
 //
 // Values use the same small versioned binary encoding as storage/bolt
-// (see encoding.go): a version byte, fixed-width integers, uvarint
+// (storage/internal/record): a version byte, fixed-width integers, uvarint
 // lengths, the payload last. A queue entry starts with its state and
 // packet identifier, which Update patches in place.
 //
