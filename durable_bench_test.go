@@ -2,7 +2,9 @@ package broker_test
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -31,21 +33,27 @@ func BenchmarkDurableQoS1(b *testing.B) {
 	}
 	for _, be := range backends {
 		b.Run(be.name, func(b *testing.B) {
-			_, addr := startBroker(b, broker.WithStorage(be.open(b)))
+			br, addr := startBroker(b, broker.WithStorage(be.open(b)))
 			sub := dialRaw(b, addr)
 			sub.connect(connectPacket("durable", false), packets.Success)
 			sub.subscribe(1, "d/#", 1)
-			var got atomic.Int64
+			_ = sub.nc.SetWriteDeadline(time.Time{}) // acks are written for as long as the run lasts
+			var got, bad atomic.Int64
+			var lastErr atomic.Value
 			go func() {
 				var ack []byte
 				for {
 					_ = sub.nc.SetReadDeadline(time.Now().Add(30 * time.Second))
 					fh, body, err := sub.r.Next()
 					if err != nil {
+						lastErr.Store(fmt.Sprintf("reader exit after %d: %v", got.Load(), err))
 						return
 					}
 					var p packets.Publish
-					if p.Decode(fh.Flags, body, packets.V311) == nil {
+					if err := p.Decode(fh.Flags, body, packets.V311); err != nil {
+						bad.Add(1)
+						lastErr.Store(fmt.Sprintf("%v %v", fh.Type, err))
+					} else {
 						got.Add(1)
 						ack, _ = (&packets.Ack{Kind: packets.PUBACK, PacketID: p.PacketID}).Append(ack[:0], packets.V311)
 						_, _ = sub.nc.Write(ack)
@@ -78,6 +86,12 @@ func BenchmarkDurableQoS1(b *testing.B) {
 			wg.Wait()
 			for got.Load() < int64(per*pubs) && time.Since(start) < 60*time.Second {
 				time.Sleep(time.Millisecond)
+			}
+			if n := got.Load(); n < int64(per*pubs) {
+				buf := make([]byte, 1<<20)
+				buf = buf[:runtime.Stack(buf, true)]
+				_ = os.WriteFile("/tmp/stacks.txt", buf, 0o644)
+				b.Fatalf("subscriber got %d of %d messages; broker %+v; %s", n, per*pubs, br.Stats(), fmt.Sprint("client: bad=", bad.Load(), " ", lastErr.Load()))
 			}
 			b.ReportMetric(float64(got.Load())/time.Since(start).Seconds(), "msg/s")
 		})
