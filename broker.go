@@ -150,17 +150,7 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 	if b.sysStop != nil {
 		close(b.sysStop)
 	}
-	// Wait for in-flight deliveries to drain, polling; clients keep being served.
-	tick := time.NewTicker(10 * time.Millisecond)
-	for b.inflightTotal() > 0 {
-		select {
-		case <-ctx.Done():
-			goto disconnect
-		case <-tick.C:
-		}
-	}
-disconnect:
-	tick.Stop()
+	b.drainInflight(ctx)
 	b.mu.Lock()
 	all := make([]*conn, 0, len(b.conns))
 	for c := range b.conns {
@@ -205,6 +195,20 @@ func (b *Broker) ServeConn(listener string, nc net.Conn) {
 	defer b.wg.Done()
 	c := newConn(b, listener, nc)
 	c.serve()
+}
+
+// drainInflight waits until no delivery is in flight or ctx is done;
+// clients keep being served meanwhile, so their acknowledgements arrive.
+func (b *Broker) drainInflight(ctx context.Context) {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for b.inflightTotal() > 0 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 func (b *Broker) inflightTotal() int {
