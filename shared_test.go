@@ -71,3 +71,70 @@ func TestSharedSubscriptionRedistributesOnDisconnect(t *testing.T) {
 		second.send(&packets.Ack{Kind: packets.PUBACK, PacketID: p.PacketID})
 	}
 }
+
+// TestSharedStrategies: every strategy delivers each message to exactly one
+// member; hash strategies keep a publisher (or topic) on one member; least
+// in-flight avoids a member with unacknowledged messages.
+func TestSharedStrategies(t *testing.T) {
+	for _, st := range []struct {
+		name string
+		s    broker.SharedStrategy
+	}{{"random", broker.Random}, {"hash-client", broker.HashClient}, {"hash-topic", broker.HashTopic}, {"least-inflight", broker.LeastInflight}} {
+		t.Run(st.name, func(t *testing.T) {
+			_, addr := startBroker(t, broker.WithSharedStrategy(st.s))
+			var members []*rawClient
+			for i := range 3 {
+				c := dialRaw(t, addr)
+				c.connect(connectPacket(fmt.Sprint(st.name, i), true), packets.Success)
+				c.subscribe(1, "$share/g/s/#", 1)
+				members = append(members, c)
+			}
+			pub := dialRaw(t, addr)
+			pub.connect(connectPacket("pub-"+st.name, true), packets.Success)
+			const n = 30
+			for i := range n {
+				pub.send(&packets.Publish{QoS: 1, PacketID: uint16(i + 1), Topic: []byte("s/one"), Payload: []byte(fmt.Sprint(i))})
+				pub.next()
+			}
+			counts := make([]int, len(members))
+			total := 0
+			for i, c := range members {
+				for {
+					pk, err := c.tryNext(200 * time.Millisecond)
+					if err != nil {
+						break
+					}
+					counts[i]++
+					total++
+					if st.s != broker.LeastInflight { // least in-flight: leave them unacknowledged
+						c.send(&packets.Ack{Kind: packets.PUBACK, PacketID: pk.(*packets.Publish).PacketID})
+					}
+				}
+			}
+			if total != n {
+				t.Fatalf("%d deliveries for %d messages (%v)", total, n, counts)
+			}
+			switch st.s {
+			case broker.HashClient, broker.HashTopic:
+				if !slicesContains(counts, n) {
+					t.Fatalf("one publisher and one topic spread over members: %v", counts)
+				}
+			case broker.LeastInflight:
+				for _, k := range counts {
+					if k < n/3-1 || k > n/3+1 {
+						t.Fatalf("least in-flight did not balance unacknowledged messages: %v", counts)
+					}
+				}
+			}
+		})
+	}
+}
+
+func slicesContains(s []int, v int) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

@@ -111,3 +111,29 @@ func TestV5DisabledFeatures(t *testing.T) {
 		})
 	}
 }
+
+// TestV5ServerKeepAliveAndWillProperties: a keep alive above the maximum is
+// lowered with Server Keep Alive [MQTT-3.2.2-21]; will properties reach the
+// will's subscribers.
+func TestV5ServerKeepAliveAndWillProperties(t *testing.T) {
+	_, addr := startBroker(t, broker.WithLimits(broker.Limits{KeepAliveMax: 10}))
+	w := dialRaw(t, addr)
+	w.connect(connect5("w", true), packets.Success)
+	w.subscribe(1, "lw/#", 0)
+	c := dialRaw(t, addr)
+	p := connect5("ka", true)
+	p.KeepAlive = 100
+	p.WillFlag, p.WillTopic, p.WillPayload = true, []byte("lw/ka"), []byte("bye")
+	p.WillProperties.ContentType = []byte("text/plain")
+	p.WillProperties.Present.Add(packets.PropContentType)
+	p.WillProperties.User = []packets.UserProperty{{Key: []byte("k"), Value: []byte("v")}}
+	ack := c.connect(p, packets.Success)
+	if !ack.Properties.Present.Has(packets.PropServerKeepAlive) || ack.Properties.ServerKeepAlive != 10 {
+		t.Fatalf("server keep alive %v %d, want 10", ack.Properties.Present.Has(packets.PropServerKeepAlive), ack.Properties.ServerKeepAlive)
+	}
+	_ = c.nc.Close()
+	got := w.expectPublish("lw/ka", "bye")
+	if string(got.Properties.ContentType) != "text/plain" || len(got.Properties.User) != 1 || string(got.Properties.User[0].Value) != "v" {
+		t.Fatalf("will properties %+v", got.Properties)
+	}
+}
