@@ -33,6 +33,19 @@
 // broker while holding them. Storage is called without session locks, except
 // where a removal must stay ordered with the in-flight window.
 //
+// # Persistence
+//
+// Working state lives in memory; storage (package storage) is written
+// through for what must survive a restart: persistent sessions (expiry
+// above zero) with their subscriptions, their QoS 1 and 2 deliveries
+// (appended before the publisher is acknowledged, removed after the
+// subscriber's acknowledgement, QoS 2 packet identifiers and PUBREL state
+// recorded), inbound QoS 2 identifiers awaiting PUBREL, retained messages
+// and the wills of connected clients. New restores all of it; a client
+// resuming a session this broker does not hold (another broker on the same
+// etcd) has it loaded at CONNECT. A delivery that cannot be stored is not
+// acknowledged to its publisher.
+//
 // # Overflow policy
 //
 // A session's queue holds at most Limits.MaxQueuedMessages deliveries. When
