@@ -397,6 +397,9 @@ func (c *conn) enhancedAuth(pk *packets.Connect) ([]byte, packets.ReasonCode) {
 			return nil, codeOr(err, packets.NotAuthorized)
 		}
 		if done {
+			if au, ok := ex.(AuthenticatedUser); ok && au.Username() != "" {
+				c.info.Username = au.Username()
+			}
 			return reply, packets.Success
 		}
 		if err := c.writeAuth(packets.ContinueAuthentication, reply); err != nil {

@@ -23,6 +23,17 @@ func (twoStep) BeginAuth(_ context.Context, c *broker.Credentials) (broker.AuthE
 
 type twoStepExchange struct{ step int }
 
+// Username makes the exchange an AuthenticatedUser.
+func (e *twoStepExchange) Username() string { return "bob" }
+
+// userSeen records the user name a ConnectHook sees.
+type userSeen struct{ user chan string }
+
+func (u userSeen) OnConnect(c *broker.ClientInfo, _ *packets.Connect) error {
+	u.user <- c.Username
+	return nil
+}
+
 func (e *twoStepExchange) Next(_ context.Context, data []byte) ([]byte, bool, error) {
 	e.step++
 	switch {
@@ -45,7 +56,8 @@ func authPacket(code packets.ReasonCode, method, data string) *packets.Auth {
 // TestEnhancedAuthentication drives the AUTH exchange at CONNECT and a
 // re-authentication [MQTT-4.12].
 func TestEnhancedAuthentication(t *testing.T) {
-	_, addr := startBroker(t, broker.WithAuthenticator(twoStep{}))
+	seen := userSeen{user: make(chan string, 10)}
+	_, addr := startBroker(t, broker.WithAuthenticator(twoStep{}), broker.WithHooks(seen))
 	start := func(t *testing.T, method, answer string) (*rawClient, packets.Packet) {
 		c := dialRaw(t, addr)
 		c.v = packets.V5
@@ -69,6 +81,9 @@ func TestEnhancedAuthentication(t *testing.T) {
 		ack, ok := pk.(*packets.Connack)
 		if !ok || ack.ReasonCode != packets.Success || string(ack.Properties.AuthMethod) != "TWO-STEP" || string(ack.Properties.AuthData) != "welcome" {
 			t.Fatalf("got %#v, want CONNACK success with the method and final data", pk)
+		}
+		if u := <-seen.user; u != "bob" {
+			t.Fatalf("ClientInfo.Username %q after enhanced authentication, want the authenticated user", u)
 		}
 		// Re-authentication [MQTT-4.12.1-1].
 		c.send(authPacket(packets.ReAuthenticate, "TWO-STEP", "hello"))

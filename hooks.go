@@ -167,6 +167,13 @@ type Challenger interface {
 	BeginAuth(ctx context.Context, c *Credentials) (AuthExchange, error)
 }
 
+// AuthenticatedUser is an optional capability of an AuthExchange: after a
+// successful exchange, the broker uses Username as the client's
+// ClientInfo.Username (the CONNECT may carry none).
+type AuthenticatedUser interface {
+	Username() string
+}
+
 // AuthExchange is one enhanced authentication conversation.
 type AuthExchange interface {
 	// Next takes the client's Authentication Data (from CONNECT or AUTH) and

@@ -20,8 +20,9 @@ type exchange struct {
 	nonce       string // c-nonce + s-nonce
 	authPrefix  string // client-first-bare "," server-first ","
 	cred        Credential
-	known       bool // false: cred is fake and the exchange must fail
-	userMatches bool // false when the SCRAM user differs from connUser
+	user        string // the SCRAM user name
+	known       bool   // false: cred is fake and the exchange must fail
+	userMatches bool   // false when the SCRAM user differs from connUser
 }
 
 type state int
@@ -72,6 +73,7 @@ func (e *exchange) first(msg string) ([]byte, error) {
 	// A user name mismatch is only reported at the final step, like an
 	// unknown user.
 	e.userMatches = e.connUser == "" || e.connUser == cf.user
+	e.user = cf.user
 	e.cred, e.known = e.a.lookup(cf.user)
 	e.gs2Header = cf.gs2Header
 	e.nonce = cf.nonce + e.a.nonce()
@@ -104,3 +106,8 @@ func (e *exchange) final(msg string) ([]byte, error) {
 	sig := hmacSHA256(e.cred.ServerKey, authMessage)
 	return []byte("v=" + base64.StdEncoding.EncodeToString(sig)), nil
 }
+
+// Username returns the user name the client authenticated as (meaningful
+// once Next reported done); the broker shows it to authorizers as
+// ClientInfo.Username (broker.AuthenticatedUser).
+func (e *exchange) Username() string { return e.user }
