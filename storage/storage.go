@@ -148,3 +148,17 @@ type QueueStore interface {
 type Locker interface {
 	Lock(ctx context.Context, clientID string) (unlock func(), err error)
 }
+
+// QueueAppend is one entry of a batch append: a message for a client's queue.
+type QueueAppend struct {
+	ClientID string
+	Message  *Message
+}
+
+// QueueBatcher is an optional capability of a Store: AppendBatch appends
+// every entry in one write (one transaction, one fsync), in order, and
+// returns their sequence numbers. The broker uses it to group the durable
+// deliveries of many PUBLISH packets into one commit.
+type QueueBatcher interface {
+	AppendBatch(ctx context.Context, entries []QueueAppend) ([]uint64, error)
+}

@@ -120,3 +120,48 @@ func (qs *queueStore) Clear(ctx context.Context, clientID string) error {
 		return queues.DeleteBucket([]byte(clientID))
 	})
 }
+
+// AppendBatch appends every entry in one write transaction (so one fsync in
+// SyncAlways, one batch in SyncBatch) and returns their sequence numbers.
+func (s *Store) AppendBatch(ctx context.Context, entries []storage.QueueAppend) ([]uint64, error) {
+	vals := make([][]byte, len(entries))
+	for i, e := range entries {
+		if err := checkKey("client id", e.ClientID); err != nil {
+			return nil, err
+		}
+		vals[i] = record.EncodeQueued(e.Message)
+		if err := checkValue("queue entry", vals[i]); err != nil {
+			return nil, err
+		}
+	}
+	seqs := make([]uint64, len(entries))
+	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		queues := tx.Bucket(bucketQueues)
+		for i, e := range entries {
+			b := queues.Bucket([]byte(e.ClientID))
+			if b == nil {
+				var err error
+				if b, err = queues.CreateBucket([]byte(e.ClientID)); err != nil {
+					return err
+				}
+				if err := b.SetSequence(queues.Sequence()); err != nil {
+					return err
+				}
+			}
+			b.FillPercent = queueFill
+			seq, err := b.NextSequence()
+			if err != nil {
+				return err
+			}
+			if err := b.Put(seqKey(seq), vals[i]); err != nil {
+				return err
+			}
+			seqs[i] = seq
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return seqs, nil
+}

@@ -33,6 +33,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	run(t, "CancelledContext", func(t *testing.T) { testCancelled(t, open(t)) })
 	run(t, "Closed", func(t *testing.T) { testClosed(t, newStore(t)) })
 	run(t, "Locker", func(t *testing.T) { testLocker(t, open) })
+	run(t, "QueueBatcher", func(t *testing.T) { testQueueBatcher(t, open(t)) })
 }
 
 // many is how many items the Range tests store: more than one chunk of a
