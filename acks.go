@@ -68,7 +68,9 @@ func (c *conn) handleAck(fh packets.FixedHeader, body []byte) error {
 	if released != nil {
 		b.updateStored(s, released)
 	}
-	b.unstoreAsync(s, doneSeq)
+	if doneSeq != 0 {
+		c.acked = append(c.acked, doneSeq) // removed by flushAcked after this read batch
+	}
 	if saveRel {
 		b.saveSession(s) // the PUBREL is remembered before PUBCOMP goes out
 	}

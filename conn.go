@@ -9,6 +9,7 @@ import (
 
 	"github.com/ternmq/broker/packets"
 	"github.com/ternmq/broker/sessions"
+	"github.com/ternmq/broker/storage"
 	"github.com/ternmq/broker/topics"
 )
 
@@ -44,9 +45,15 @@ type conn struct {
 	dead    bool   // torn down: the writer must stop
 
 	// Reader goroutine only.
-	expiry0     bool // CONNECT had session expiry 0 [MQTT-3.14.2-2]
-	willOnClose bool // publish the will on teardown
-	hadWill     bool // CONNECT carried a will (stored until the connection ends)
+	pending     []target              // deferred deliveries (pipeline.go)
+	pendingAcks []pendingAck          // deferred PUBACK/PUBREC, in order
+	deferring   bool                  // pending or pendingAcks hold something
+	entries     []storage.QueueAppend // scratch of flushPending
+	entryIdx    []int                 // scratch of flushPending
+	acked       []uint64              // stored deliveries acknowledged in this read batch
+	expiry0     bool                  // CONNECT had session expiry 0 [MQTT-3.14.2-2]
+	willOnClose bool                  // publish the will on teardown
+	hadWill     bool                  // CONNECT carried a will (stored until the connection ends)
 	closeOnce   sync.Once
 }
 
@@ -104,6 +111,8 @@ func (c *conn) readLoop() error {
 		}
 		fh, body, err := c.r.Next()
 		if err != nil {
+			_ = c.flushPending() // what was read completely is still routed
+			c.flushAcked()
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() && c.keep > 0 {
 				c.disconnect(packets.KeepAliveTimeout)
@@ -118,13 +127,23 @@ func (c *conn) readLoop() error {
 		b.stats.BytesReceived.Add(int64(fh.Remaining + 2))
 		b.metrics.PacketReceived(fh.Type, fh.Remaining)
 		if err := c.handle(fh, body); err != nil {
+			// Messages already read are routed before the connection ends.
+			ferr := c.flushPending()
+			c.flushAcked()
 			if err == errClientDisconnect {
-				return nil
+				return ferr
 			}
 			c.fail(err, "handling "+fh.Type.String())
 			return err
 		}
+		if c.r.Buffered() == 0 || len(c.pending) >= maxPending {
+			if err := c.flushPending(); err != nil {
+				c.fail(err, "storing")
+				return err
+			}
+		}
 		if c.r.Buffered() == 0 {
+			c.flushAcked()
 			c.flush()
 		}
 	}

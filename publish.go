@@ -53,8 +53,7 @@ func (c *conn) handlePublish(fh packets.FixedHeader, body []byte) error {
 		if _, dup := s.awaitingRel[pk.PacketID]; dup {
 			// Already received and routed: acknowledge again, deliver once [MQTT-4.3.3-10].
 			s.mu.Unlock()
-			c.send(&packets.Ack{Kind: packets.PUBREC, PacketID: pk.PacketID})
-			return nil
+			return c.ackPublish(&pk, packets.Success)
 		}
 		if v5(c.version) && len(s.awaitingRel) >= int(b.limits.ReceiveMaximum) {
 			s.mu.Unlock()
@@ -87,7 +86,7 @@ func (c *conn) handlePublish(fh packets.FixedHeader, body []byte) error {
 			return c.ackPublish(&pk, packets.UnspecifiedError)
 		}
 	}
-	n, err := b.route(m)
+	n, err := b.routeFrom(m, c)
 	if err != nil && pk.QoS > 0 {
 		// Not stored for every durable subscriber: never acknowledge what
 		// was not kept. v5 says why; 3.1.x has no code, so the connection
@@ -104,16 +103,27 @@ func (c *conn) handlePublish(fh packets.FixedHeader, body []byte) error {
 	return c.ackPublish(&pk, code)
 }
 
-// ackPublish sends PUBACK or PUBREC for pk with code (v5) and records an
-// accepted QoS 2 identifier. For 3.1.x clients a refused message is still
-// acknowledged (they have no way to hear why) and silently dropped.
+// ackPublish acknowledges pk with code (v5), now or, while deliveries of
+// this connection are deferred, after them in order (pipeline.go).
 func (c *conn) ackPublish(pk *packets.Publish, code packets.ReasonCode) error {
+	if c.deferring {
+		c.pendingAcks = append(c.pendingAcks, pendingAck{qos: pk.QoS, id: pk.PacketID, code: code})
+		return nil
+	}
+	c.sendAck(pk.QoS, pk.PacketID, code)
+	return nil
+}
+
+// sendAck sends PUBACK or PUBREC with code (v5) and records an accepted
+// QoS 2 identifier. For 3.1.x clients a refused message is still
+// acknowledged (they have no way to hear why) and silently dropped.
+func (c *conn) sendAck(qos byte, id uint16, code packets.ReasonCode) {
 	if !v5(c.version) {
 		code = packets.Success
 	}
-	switch pk.QoS {
+	switch qos {
 	case 1:
-		c.send(&packets.Ack{Kind: packets.PUBACK, PacketID: pk.PacketID, ReasonCode: code})
+		c.send(&packets.Ack{Kind: packets.PUBACK, PacketID: id, ReasonCode: code})
 	case 2:
 		if !code.IsError() {
 			s := c.sess
@@ -121,15 +131,14 @@ func (c *conn) ackPublish(pk *packets.Publish, code packets.ReasonCode) error {
 			if s.awaitingRel == nil {
 				s.awaitingRel = make(map[uint16]struct{})
 			}
-			s.awaitingRel[pk.PacketID] = struct{}{}
+			s.awaitingRel[id] = struct{}{}
 			s.mu.Unlock()
 			if s.durable.Load() {
 				c.b.saveSession(s) // exactly once across a restart [MQTT-4.3.3]
 			}
 		}
-		c.send(&packets.Ack{Kind: packets.PUBREC, PacketID: pk.PacketID, ReasonCode: code})
+		c.send(&packets.Ack{Kind: packets.PUBREC, PacketID: id, ReasonCode: code})
 	}
-	return nil
 }
 
 func (b *Broker) capExpiry(secs uint32) uint32 {
@@ -143,8 +152,21 @@ func (b *Broker) capExpiry(secs uint32) uint32 {
 type routeState struct {
 	m      topics.Matches[subscriber, subscription]
 	merged map[subscriber]int
-	out    []sessions.Delivery
-	to     []subscriber
+	tg     []target
+}
+
+// target is one delivery decided by routing.
+type target struct {
+	to  subscriber
+	d   sessions.Delivery
+	ack int // index of the publisher's deferred acknowledgement (see flushPending)
+}
+
+// durable reports whether the delivery must be stored before its
+// publisher is acknowledged.
+func (t *target) durable() bool {
+	s, ok := t.to.(*session)
+	return ok && t.d.QoS > 0 && s.durable.Load()
 }
 
 // route delivers m to every matching subscription and returns how many
@@ -153,20 +175,21 @@ type routeState struct {
 // delivery at the highest granted QoS, carrying every subscription
 // identifier [MQTT-3.3.4-2, 3.3.4-3]; a shared group gets one delivery,
 // to one member [MQTT-4.8.2].
-func (b *Broker) route(m *sessions.Message) (int, error) {
+func (b *Broker) route(m *sessions.Message) (int, error) { return b.routeFrom(m, nil) }
+
+// routeFrom is route for a message from connection c: when a delivery
+// must be stored (or c already has deferred ones, to keep their order), the
+// deliveries are deferred to c.flushPending, which stores a whole read
+// batch of messages in one commit before queueing and acknowledging them.
+func (b *Broker) routeFrom(m *sessions.Message, c *conn) (int, error) {
 	st := b.matches.Get().(*routeState)
 	b.subs.Match(unsafeBytes(m.Topic), &st.m)
-	n := 0
-	var serr error
 	if oneFilter(st.m.Subs) {
 		// All from one trie node: one entry per subscriber, nothing to merge.
 		for i := range st.m.Subs {
 			e := &st.m.Subs[i]
 			if b.accepts(e.Key, e.Value, m) {
-				if err := e.Key.deliver(b.delivery(m, e.Value)); err != nil {
-					serr = err
-				}
-				n++
+				st.tg = append(st.tg, target{to: e.Key, d: b.delivery(m, e.Value)})
 			}
 		}
 	} else {
@@ -179,7 +202,7 @@ func (b *Broker) route(m *sessions.Message) (int, error) {
 				continue
 			}
 			if j, ok := st.merged[e.Key]; ok {
-				d := &st.out[j]
+				d := &st.tg[j].d
 				d.QoS = max(d.QoS, grantedQoS(m.QoS, e.Value.qos))
 				d.Retain = d.Retain || (e.Value.rap && m.Retain)
 				if e.Value.id != 0 {
@@ -187,30 +210,29 @@ func (b *Broker) route(m *sessions.Message) (int, error) {
 				}
 				continue
 			}
-			st.merged[e.Key] = len(st.out)
-			st.out = append(st.out, b.delivery(m, e.Value))
-			st.to = append(st.to, e.Key)
+			st.merged[e.Key] = len(st.tg)
+			st.tg = append(st.tg, target{to: e.Key, d: b.delivery(m, e.Value)})
 		}
-		for i, d := range st.out {
-			if err := st.to[i].deliver(d); err != nil {
+		clear(st.merged)
+	}
+	for _, g := range st.m.Groups {
+		if to, d, ok := b.pickShared(g, m, nil); ok {
+			st.tg = append(st.tg, target{to: to, d: d})
+		}
+	}
+	n := len(st.tg)
+	var serr error
+	if c != nil && c.deferTargets(st.tg) {
+		// Deferred to c.flushPending.
+	} else {
+		for i := range st.tg {
+			if err := st.tg[i].to.deliver(st.tg[i].d); err != nil {
 				serr = err
 			}
 		}
-		n += len(st.out)
-		clear(st.merged)
-		clear(st.out)
-		clear(st.to)
-		st.out, st.to = st.out[:0], st.to[:0]
 	}
-	for _, g := range st.m.Groups {
-		ok, err := b.deliverShared(g, m, nil)
-		if ok {
-			n++
-		}
-		if err != nil {
-			serr = err
-		}
-	}
+	clear(st.tg)
+	st.tg = st.tg[:0]
 	clear(st.m.Subs)
 	clear(st.m.Groups)
 	st.m.Reset()

@@ -72,7 +72,7 @@ func (s *session) client() *ClientInfo {
 // to a durable session is stored first, so the publisher's PUBACK (sent
 // after routing) means the message is safe.
 func (s *session) deliver(d sessions.Delivery) error {
-	if d.QoS > 0 && s.durable.Load() {
+	if d.QoS > 0 && d.Seq == 0 && s.durable.Load() { // Seq != 0: stored already (flushPending, restore)
 		sm := toStored(d.Msg)
 		sm.QoS, sm.Retain = d.QoS, d.Retain
 		seq, err := s.b.store.Queues().Append(context.Background(), s.id, sm)

@@ -37,13 +37,22 @@ var hashSeed = maphash.MakeSeed()
 
 type sharedGroup = topics.Group[subscriber, subscription]
 
-// deliverShared sends m to one connected member of group g (or, if none is
-// connected, to a member whose session keeps it), skipping except.
+// deliverShared sends m to one member of group g (see pickShared).
 func (b *Broker) deliverShared(g *sharedGroup, m *sessions.Message, except subscriber) (bool, error) {
+	to, d, ok := b.pickShared(g, m, except)
+	if !ok {
+		return false, nil
+	}
+	return true, to.deliver(d)
+}
+
+// pickShared chooses the member of group g that gets m: a connected one if
+// any, else one whose session keeps messages while offline; never except.
+func (b *Broker) pickShared(g *sharedGroup, m *sessions.Message, except subscriber) (subscriber, sessions.Delivery, bool) {
 	members := g.Members()
 	n := len(members)
 	if n == 0 {
-		return false, nil
+		return nil, sessions.Delivery{}, false
 	}
 	var start int
 	switch b.shared {
@@ -60,8 +69,6 @@ func (b *Broker) deliverShared(g *sharedGroup, m *sessions.Message, except subsc
 	default:
 		start = int(g.Next() % uint32(n))
 	}
-	// First pass: connected members only; second pass: anyone whose
-	// session keeps messages while offline.
 	for pass := 0; pass < 2; pass++ {
 		for i := range n {
 			e := members[(start+i)%n]
@@ -73,10 +80,10 @@ func (b *Broker) deliverShared(g *sharedGroup, m *sessions.Message, except subsc
 			}
 			d := b.delivery(m, e.Value)
 			d.Shared = g
-			return true, e.Key.deliver(d)
+			return e.Key, d, true
 		}
 	}
-	return false, nil
+	return nil, sessions.Delivery{}, false
 }
 
 // leastLoaded returns the index of the member with the fewest deliveries

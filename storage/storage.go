@@ -157,8 +157,11 @@ type QueueAppend struct {
 
 // QueueBatcher is an optional capability of a Store: AppendBatch appends
 // every entry in one write (one transaction, one fsync), in order, and
-// returns their sequence numbers. The broker uses it to group the durable
-// deliveries of many PUBLISH packets into one commit.
+// returns their sequence numbers; RemoveBatch removes a client's entries
+// seqs in one write, ignoring those already gone. The broker uses them to
+// group the durable deliveries of many PUBLISH packets, and the removals
+// of many acknowledgements, into one commit each.
 type QueueBatcher interface {
 	AppendBatch(ctx context.Context, entries []QueueAppend) ([]uint64, error)
+	RemoveBatch(ctx context.Context, clientID string, seqs []uint64) error
 }

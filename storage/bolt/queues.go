@@ -165,3 +165,20 @@ func (s *Store) AppendBatch(ctx context.Context, entries []storage.QueueAppend) 
 	}
 	return seqs, nil
 }
+
+// RemoveBatch removes the client's entries seqs in one write transaction;
+// entries already gone are ignored.
+func (s *Store) RemoveBatch(ctx context.Context, clientID string, seqs []uint64) error {
+	return s.update(ctx, func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketQueues).Bucket([]byte(clientID))
+		if b == nil {
+			return nil
+		}
+		for _, seq := range seqs {
+			if err := b.Delete(seqKey(seq)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -45,4 +45,20 @@ func testQueueBatcher(t *testing.T, s storage.Store) {
 	if err := s.Queues().Remove(ctx, "b", seqs[1]); err != nil {
 		t.Fatalf("removing a batch-appended entry: %v", err)
 	}
+	if err := qb.RemoveBatch(ctx, "a", []uint64{first, seqs[2], seqs[2] + 1000}); err != nil {
+		t.Fatalf("RemoveBatch: %v", err)
+	}
+	got = got[:0]
+	if err := s.Queues().Range(ctx, "a", func(q *storage.Queued) bool {
+		got = append(got, string(q.Payload))
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0] != "1" {
+		t.Fatalf("after RemoveBatch client a's queue is %v, want [1]", got)
+	}
+	if err := qb.RemoveBatch(ctx, "nobody", []uint64{1}); err != nil {
+		t.Fatalf("RemoveBatch of an unknown client: %v", err)
+	}
 }

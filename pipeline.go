@@ -1,0 +1,149 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ternmq/broker/packets"
+	"github.com/ternmq/broker/storage"
+)
+
+// Durable deliveries are group-committed per read batch. While a
+// connection's reader handles the PUBLISH packets of one read, deliveries
+// that must be stored (QoS>0 to a persistent session) are collected in
+// c.pending instead of being stored one by one; so are all later deliveries
+// and acknowledgements of that connection, to keep their order. When the
+// read buffer is drained (or maxPending is reached), flushPending stores
+// the durable ones in one commit (storage.QueueBatcher), queues every
+// delivery in order, then sends the acknowledgements in order
+// [MQTT-4.6.0-2]: a PUBACK or PUBREC still goes out only once the message
+// is stored for every persistent subscriber.
+
+// maxPending bounds the deliveries deferred by one connection.
+const maxPending = 1024
+
+// pendingAck is a deferred acknowledgement of one PUBLISH.
+type pendingAck struct {
+	qos    byte
+	id     uint16
+	code   packets.ReasonCode
+	failed bool // a delivery of this message could not be stored
+}
+
+// deferTargets defers tg to flushPending when one of them must be stored
+// or deliveries are already deferred; it reports whether it did.
+func (c *conn) deferTargets(tg []target) bool {
+	if len(c.pending) == 0 {
+		any := false
+		for i := range tg {
+			if tg[i].durable() {
+				any = true
+				break
+			}
+		}
+		if !any {
+			return false
+		}
+	}
+	for _, t := range tg {
+		t.ack = len(c.pendingAcks)
+		c.pending = append(c.pending, t)
+	}
+	c.deferring = true
+	return true
+}
+
+// flushPending stores, queues and acknowledges what deferTargets collected.
+// The error (for a 3.1.x client whose message could not be stored) ends
+// the connection.
+func (c *conn) flushPending() error {
+	if !c.deferring {
+		return nil
+	}
+	c.deferring = false
+	b := c.b
+	if qb, ok := b.store.(storage.QueueBatcher); ok {
+		c.entries = c.entries[:0]
+		c.entryIdx = c.entryIdx[:0]
+		for i := range c.pending {
+			p := &c.pending[i]
+			if !p.durable() {
+				continue
+			}
+			sm := toStored(p.d.Msg)
+			sm.QoS, sm.Retain = p.d.QoS, p.d.Retain
+			c.entries = append(c.entries, storage.QueueAppend{ClientID: p.to.(*session).id, Message: sm})
+			c.entryIdx = append(c.entryIdx, i)
+		}
+		if len(c.entries) > 0 {
+			seqs, err := qb.AppendBatch(context.Background(), c.entries)
+			if err != nil {
+				b.log.Error("storing deliveries", "publisher", c.info.ID, "err", err)
+			} else {
+				for j, i := range c.entryIdx {
+					c.pending[i].d.Seq = seqs[j]
+				}
+			}
+			clear(c.entries)
+		}
+	}
+	for i := range c.pending {
+		p := &c.pending[i]
+		// deliver stores what the batch did not (no QueueBatcher, or the
+		// batch failed); an error there means it is not safe.
+		if err := p.to.deliver(p.d); err != nil && p.ack < len(c.pendingAcks) {
+			c.pendingAcks[p.ack].failed = true
+		}
+	}
+	clear(c.pending)
+	c.pending = c.pending[:0]
+	var err error
+	for _, a := range c.pendingAcks {
+		code := a.code
+		if a.failed {
+			if !v5(c.version) {
+				// 3.1.x has no failure code: disconnect without acknowledging.
+				err = fmt.Errorf("storing a message from %s failed", c.info.ID)
+				break
+			}
+			code = packets.ImplementationSpecificError
+		}
+		c.sendAck(a.qos, a.id, code)
+	}
+	c.pendingAcks = c.pendingAcks[:0]
+	return err
+}
+
+// flushAcked removes the stored deliveries acknowledged during a read
+// batch, in one write when the store can (QueueBatcher), off the client's
+// path: losing a removal in a crash only means a redelivery with DUP.
+func (c *conn) flushAcked() {
+	if len(c.acked) == 0 {
+		return
+	}
+	b, s := c.b, c.sess
+	qb, ok := b.store.(storage.QueueBatcher)
+	if !ok {
+		for _, seq := range c.acked {
+			b.unstoreAsync(s, seq)
+		}
+		c.acked = c.acked[:0]
+		return
+	}
+	seqs := append([]uint64(nil), c.acked...)
+	c.acked = c.acked[:0]
+	remove := func() {
+		if err := qb.RemoveBatch(context.Background(), s.id, seqs); err != nil {
+			b.log.Error("removing acknowledged deliveries", "client", s.id, "err", err)
+		}
+	}
+	select {
+	case b.removers <- struct{}{}:
+		b.wg.Go(func() {
+			remove()
+			<-b.removers
+		})
+	default:
+		remove()
+	}
+}
