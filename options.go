@@ -45,43 +45,28 @@ var DefaultLimits = Limits{
 
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits
-	if l.MaxConnections > 0 {
-		d.MaxConnections = l.MaxConnections
-	}
-	if l.MaxPacketSize > 0 {
-		d.MaxPacketSize = l.MaxPacketSize
-	}
-	if l.ReceiveMaximum > 0 {
-		d.ReceiveMaximum = l.ReceiveMaximum
-	}
-	if l.MaxInflight > 0 {
-		d.MaxInflight = min(l.MaxInflight, 65535)
-	}
-	if l.MaxQueuedMessages > 0 {
-		d.MaxQueuedMessages = l.MaxQueuedMessages
-	}
-	if l.ConnectTimeout > 0 {
-		d.ConnectTimeout = l.ConnectTimeout
-	}
-	if l.KeepAliveMax > 0 {
-		d.KeepAliveMax = l.KeepAliveMax
-	}
-	if l.MaxSessionExpiry > 0 {
-		d.MaxSessionExpiry = l.MaxSessionExpiry
-	}
-	if l.MaxMessageExpiry > 0 {
-		d.MaxMessageExpiry = l.MaxMessageExpiry
-	}
-	if l.TopicAliasMaximum > 0 {
-		d.TopicAliasMaximum = l.TopicAliasMaximum
-	}
-	if l.WriteTimeout > 0 {
-		d.WriteTimeout = l.WriteTimeout
-	}
-	d.ConnectRate = max(l.ConnectRate, 0)
-	d.PublishRate = max(l.PublishRate, 0)
-	d.MaxSubscriptions = max(l.MaxSubscriptions, 0)
+	set(&d.MaxConnections, l.MaxConnections)
+	set(&d.MaxPacketSize, l.MaxPacketSize)
+	set(&d.ReceiveMaximum, l.ReceiveMaximum)
+	set(&d.MaxInflight, min(l.MaxInflight, 65535)) // packet identifiers are 16-bit
+	set(&d.MaxQueuedMessages, l.MaxQueuedMessages)
+	set(&d.ConnectTimeout, l.ConnectTimeout)
+	set(&d.KeepAliveMax, l.KeepAliveMax)
+	set(&d.MaxSessionExpiry, l.MaxSessionExpiry)
+	set(&d.MaxMessageExpiry, l.MaxMessageExpiry)
+	set(&d.TopicAliasMaximum, l.TopicAliasMaximum)
+	set(&d.WriteTimeout, l.WriteTimeout)
+	set(&d.ConnectRate, l.ConnectRate)
+	set(&d.PublishRate, l.PublishRate)
+	set(&d.MaxSubscriptions, l.MaxSubscriptions)
 	return d
+}
+
+// set replaces *dst by v when v is above zero (zero keeps the default).
+func set[T int | uint16 | uint32 | time.Duration](dst *T, v T) {
+	if v > 0 {
+		*dst = v
+	}
 }
 
 // WithListener adds a listener; the broker serves it from Start until Close.

@@ -52,16 +52,7 @@ func crashScenario(t *testing.T, storageYAML string) {
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "tern.yaml")
 	writeFile(t, conf, "listeners:\n  - type: tcp\n    address: 127.0.0.1:0\n"+storageYAML)
-	addr := func(p *process) string {
-		var m []string
-		waitFor(t, 10*time.Second, func() error {
-			if m = listeningLine.FindStringSubmatch(p.stderr()); m == nil {
-				return errors.New("no listening line; stderr:\n" + p.stderr())
-			}
-			return nil
-		})
-		return m[1]
-	}
+	addr := func(p *process) string { return listenAddr(t, p) }
 	p := start(t, bin, nil, "-config", conf)
 	a := addr(p)
 
@@ -359,16 +350,7 @@ func TestTwoBrokersShareSessionsOnEtcd(t *testing.T) {
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "tern.yaml")
 	writeFile(t, conf, fmt.Sprintf("listeners:\n  - type: tcp\n    address: 127.0.0.1:0\nstorage:\n  type: etcd\n  etcd:\n    endpoints: [%q]\n    prefix: /shared/\n", endpoint))
-	addrOf := func(p *process) string {
-		var m []string
-		waitFor(t, 10*time.Second, func() error {
-			if m = listeningLine.FindStringSubmatch(p.stderr()); m == nil {
-				return errors.New("no listening line; stderr:\n" + p.stderr())
-			}
-			return nil
-		})
-		return m[1]
-	}
+	addrOf := func(p *process) string { return listenAddr(t, p) }
 	a := start(t, bin, nil, "-config", conf)
 	b := start(t, bin, nil, "-config", conf)
 	addrA, addrB := addrOf(a), addrOf(b)
@@ -422,4 +404,17 @@ func TestTwoBrokersShareSessionsOnEtcd(t *testing.T) {
 	if p := rc.publish(t); string(p.Payload) != "on B" {
 		t.Fatalf("got %q", p.Payload)
 	}
+}
+
+// listenAddr waits for mqttd's listening line and returns its address.
+func listenAddr(t *testing.T, p *process) string {
+	t.Helper()
+	var m []string
+	waitFor(t, 10*time.Second, func() error {
+		if m = listeningLine.FindStringSubmatch(p.stderr()); m == nil {
+			return errors.New("no listening line; stderr:\n" + p.stderr())
+		}
+		return nil
+	})
+	return m[1]
 }
