@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"github.com/ternmq/broker/storage/internal/record"
 	"strconv"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/ternmq/broker/storage"
+	"github.com/ternmq/broker/storage/internal/record"
 )
 
 // queues implements storage.QueueStore: entries under
@@ -156,4 +156,109 @@ func (st queues) Clear(ctx context.Context, clientID string) error {
 		return err
 	}
 	return st.s.del(ctx, "clear queue", st.prefix(clientID), true)
+}
+
+// maxTxnOps keeps a transaction under etcd's default limit of 128 operations.
+const maxTxnOps = 100
+
+// AppendBatch appends entries with one transaction per client and chunk
+// (instead of one per entry), each allocating that client's sequence numbers
+// like Append does.
+func (s *Store) AppendBatch(ctx context.Context, entries []storage.QueueAppend) ([]uint64, error) {
+	st := queues{s}
+	seqs := make([]uint64, len(entries))
+	done := make([]bool, len(entries))
+	for i := range entries {
+		if done[i] {
+			continue
+		}
+		client := entries[i].ClientID
+		var idx []int
+		for j := i; j < len(entries) && len(idx) < maxTxnOps-1; j++ {
+			if !done[j] && entries[j].ClientID == client {
+				idx = append(idx, j)
+			}
+		}
+		if err := st.appendMany(ctx, client, entries, idx, seqs); err != nil {
+			return nil, err
+		}
+		for _, j := range idx {
+			done[j] = true
+		}
+	}
+	return seqs, nil
+}
+
+// appendMany appends entries[idx] (all of client) in one transaction.
+func (st queues) appendMany(ctx context.Context, client string, entries []storage.QueueAppend, idx []int, seqs []uint64) error {
+	s := st.s
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	vals := make([]string, len(idx))
+	for k, j := range idx {
+		v := record.EncodeQueued(entries[j].Message)
+		if err := s.checkSize("append", st.entryKey(client, 0), v); err != nil {
+			return err
+		}
+		vals[k] = string(v)
+	}
+	seqKey := st.seqKey(client)
+	s.mu.Lock()
+	hint := s.seqs[client]
+	s.mu.Unlock()
+	for {
+		ops := make([]clientv3.Op, 0, len(idx)+1)
+		for k := range idx {
+			ops = append(ops, clientv3.OpPut(st.entryKey(client, hint.seq+1+uint64(k)), vals[k]))
+		}
+		last := hint.seq + uint64(len(idx))
+		ops = append(ops, clientv3.OpPut(seqKey, string(binary.BigEndian.AppendUint64(nil, last))))
+		resp, err := s.cli.Txn(ctx).
+			If(clientv3.Compare(clientv3.ModRevision(seqKey), "=", hint.rev)).
+			Then(ops...).
+			Else(clientv3.OpGet(seqKey)).
+			Commit()
+		if err != nil {
+			return s.wrap(ctx, "append", err)
+		}
+		if resp.Succeeded {
+			for k, j := range idx {
+				seqs[j] = hint.seq + 1 + uint64(k)
+			}
+			s.remember(client, seqState{seq: last, rev: resp.Header.Revision})
+			return nil
+		}
+		hint = seqState{}
+		if kvs := resp.Responses[0].GetResponseRange().Kvs; len(kvs) > 0 {
+			if len(kvs[0].Value) != 8 {
+				return fmt.Errorf("etcd: append: seq key %q holds %d bytes, not 8", seqKey, len(kvs[0].Value))
+			}
+			hint = seqState{seq: binary.BigEndian.Uint64(kvs[0].Value), rev: kvs[0].ModRevision}
+		}
+		if err := s.begin(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// RemoveBatch deletes the client's entries seqs, maxTxnOps per transaction;
+// entries already gone are ignored.
+func (s *Store) RemoveBatch(ctx context.Context, clientID string, seqs []uint64) error {
+	st := queues{s}
+	for len(seqs) > 0 {
+		if err := s.begin(ctx); err != nil {
+			return err
+		}
+		n := min(len(seqs), maxTxnOps)
+		ops := make([]clientv3.Op, n)
+		for k, seq := range seqs[:n] {
+			ops[k] = clientv3.OpDelete(st.entryKey(clientID, seq))
+		}
+		if _, err := s.cli.Txn(ctx).Then(ops...).Commit(); err != nil {
+			return s.wrap(ctx, "remove", err)
+		}
+		seqs = seqs[n:]
+	}
+	return nil
 }
