@@ -28,6 +28,7 @@ type Limits struct {
 	ConnectRate       int           // CONNECTs accepted per second, broker-wide; 0: unlimited (v5: CONNACK 0x9F)
 	PublishRate       int           // PUBLISHes per second per client; 0: unlimited (v5: DISCONNECT 0x96)
 	MaxSubscriptions  int           // subscriptions per session; 0: unlimited (SUBACK 0x97)
+	StorageTimeout    time.Duration // bound on one storage call; past it the call fails (0x83 to a v5 publisher)
 }
 
 // DefaultLimits are the limits used for every field left zero.
@@ -41,6 +42,7 @@ var DefaultLimits = Limits{
 	MaxSessionExpiry:  0xFFFFFFFF,
 	TopicAliasMaximum: 65535,
 	WriteTimeout:      30 * time.Second,
+	StorageTimeout:    5 * time.Second,
 }
 
 func (l Limits) withDefaults() Limits {
@@ -59,6 +61,7 @@ func (l Limits) withDefaults() Limits {
 	set(&d.ConnectRate, l.ConnectRate)
 	set(&d.PublishRate, l.PublishRate)
 	set(&d.MaxSubscriptions, l.MaxSubscriptions)
+	set(&d.StorageTimeout, l.StorageTimeout)
 	return d
 }
 

@@ -14,6 +14,12 @@ import (
 // persistent sessions (expiry above zero) with their subscriptions, and
 // retained messages. Clean sessions never touch the store.
 
+// storeCtx bounds one storage call by Limits.StorageTimeout, so a store
+// that stops answering (etcd lost) fails calls instead of stalling clients.
+func (b *Broker) storeCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), b.limits.StorageTimeout)
+}
+
 // toStored converts a routed message to its stored form.
 func toStored(m *sessions.Message) *storage.Message {
 	sm := &storage.Message{Topic: m.Topic, Payload: m.Payload, QoS: m.QoS, Retain: m.Retain, Expiry: m.Expiry}
@@ -60,7 +66,9 @@ func (b *Broker) saveSession(s *session) {
 	}
 	s.persisted = true
 	s.mu.Unlock()
-	if err := b.store.Sessions().Save(context.Background(), st); err != nil {
+	ctx, cancel := b.storeCtx()
+	defer cancel()
+	if err := b.store.Sessions().Save(ctx, st); err != nil {
 		b.log.Error("saving session", "client", s.id, "err", err)
 	}
 }
@@ -74,7 +82,8 @@ func (b *Broker) forgetSession(s *session) {
 	if !persisted {
 		return
 	}
-	ctx := context.Background()
+	ctx, cancel := b.storeCtx()
+	defer cancel()
 	st := b.store
 	id := s.id
 	_ = st.Sessions().Delete(ctx, id)
@@ -91,7 +100,9 @@ func (b *Broker) persistSubscription(s *session, filter string, so subscription)
 	if !persistent {
 		return
 	}
-	err := b.store.Subscriptions().Add(context.Background(), s.id, storage.Subscription{
+	ctx, cancel := b.storeCtx()
+	defer cancel()
+	err := b.store.Subscriptions().Add(ctx, s.id, storage.Subscription{
 		Filter: filter, QoS: so.qos, NoLocal: so.noLocal, RetainAsPublished: so.rap, RetainHandling: so.rh, ID: so.id,
 	})
 	if err != nil {
@@ -105,7 +116,9 @@ func (b *Broker) forgetSubscription(s *session, filter string) {
 	persistent := s.expiry > 0
 	s.mu.Unlock()
 	if persistent {
-		_ = b.store.Subscriptions().Remove(context.Background(), s.id, filter)
+		ctx, cancel := b.storeCtx()
+		defer cancel()
+		_ = b.store.Subscriptions().Remove(ctx, s.id, filter)
 	}
 }
 
@@ -115,7 +128,9 @@ func (b *Broker) unstore(s *session, seq uint64) {
 	if seq == 0 {
 		return
 	}
-	if err := b.store.Queues().Remove(context.Background(), s.id, seq); err != nil {
+	ctx, cancel := b.storeCtx()
+	defer cancel()
+	if err := b.store.Queues().Remove(ctx, s.id, seq); err != nil {
 		b.log.Error("removing stored delivery", "client", s.id, "err", err)
 	}
 }
@@ -141,7 +156,9 @@ func (b *Broker) unstoreAsync(s *session, seq uint64) {
 
 // updateStored records a stored delivery's packet identifier and state.
 func (b *Broker) updateStored(s *session, q *storage.Queued) {
-	if err := b.store.Queues().Update(context.Background(), s.id, q); err != nil {
+	ctx, cancel := b.storeCtx()
+	defer cancel()
+	if err := b.store.Queues().Update(ctx, s.id, q); err != nil {
 		b.log.Error("updating stored delivery", "client", s.id, "err", err)
 	}
 }
@@ -307,14 +324,18 @@ func (b *Broker) restoreWills(ctx context.Context) error {
 // storeWill records a connected client's will.
 func (b *Broker) storeWill(id string, w *will) {
 	sw := &storage.Will{Message: *toStored(w.msg), Delay: w.delay}
-	if err := b.store.Wills().Set(context.Background(), id, sw); err != nil {
+	ctx, cancel := b.storeCtx()
+	defer cancel()
+	if err := b.store.Wills().Set(ctx, id, sw); err != nil {
 		b.log.Error("storing will", "client", id, "err", err)
 	}
 }
 
 // forgetWill deletes a stored will (published, or discarded by DISCONNECT).
 func (b *Broker) forgetWill(id string) {
-	if err := b.store.Wills().Delete(context.Background(), id); err != nil && !errors.Is(err, storage.ErrNotFound) {
+	ctx, cancel := b.storeCtx()
+	defer cancel()
+	if err := b.store.Wills().Delete(ctx, id); err != nil && !errors.Is(err, storage.ErrNotFound) {
 		b.log.Error("deleting will", "client", id, "err", err)
 	}
 }

@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/ternmq/broker/packets"
@@ -76,7 +75,9 @@ func (c *conn) flushPending() error {
 			c.entryIdx = append(c.entryIdx, i)
 		}
 		if len(c.entries) > 0 {
-			seqs, err := qb.AppendBatch(context.Background(), c.entries)
+			ctx, cancel := b.storeCtx()
+			seqs, err := qb.AppendBatch(ctx, c.entries)
+			cancel()
 			if err != nil {
 				b.log.Error("storing deliveries", "publisher", c.info.ID, "err", err)
 			} else {
@@ -133,7 +134,9 @@ func (c *conn) flushAcked() {
 	seqs := append([]uint64(nil), c.acked...)
 	c.acked = c.acked[:0]
 	remove := func() {
-		if err := qb.RemoveBatch(context.Background(), s.id, seqs); err != nil {
+		ctx, cancel := b.storeCtx()
+		defer cancel()
+		if err := qb.RemoveBatch(ctx, s.id, seqs); err != nil {
 			b.log.Error("removing acknowledged deliveries", "client", s.id, "err", err)
 		}
 	}

@@ -1,15 +1,14 @@
 package broker
 
 import (
-	"context"
-
 	"github.com/ternmq/broker/sessions"
 )
 
 // retain stores, replaces or (with an empty payload) deletes the retained
 // message of m's topic [MQTT-3.3.1-5..7], in memory and in storage.
 func (b *Broker) retain(m *sessions.Message) error {
-	ctx := context.Background()
+	ctx, cancel := b.storeCtx()
+	defer cancel()
 	if len(m.Payload) == 0 {
 		if b.retained.Delete(m.Topic) {
 			b.metrics.Retained(b.retained.Len())

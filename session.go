@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"context"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -75,7 +74,9 @@ func (s *session) deliver(d sessions.Delivery) error {
 	if d.QoS > 0 && d.Seq == 0 && s.durable.Load() { // Seq != 0: stored already (flushPending, restore)
 		sm := toStored(d.Msg)
 		sm.QoS, sm.Retain = d.QoS, d.Retain
-		seq, err := s.b.store.Queues().Append(context.Background(), s.id, sm)
+		ctx, cancel := s.b.storeCtx()
+		seq, err := s.b.store.Queues().Append(ctx, s.id, sm)
+		cancel()
 		if err != nil {
 			s.b.log.Error("storing queued message", "client", s.id, "err", err)
 			return err

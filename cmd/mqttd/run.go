@@ -153,5 +153,6 @@ func brokerLimits(l config.Limits) broker.Limits {
 		ConnectRate:       l.ConnectRate,
 		PublishRate:       l.PublishRate,
 		MaxSubscriptions:  l.MaxSubscriptions,
+		StorageTimeout:    l.StorageTimeout,
 	}
 }

@@ -58,6 +58,7 @@ type Limits struct {
 	ConnectRate       int           `yaml:"connect_rate"`
 	PublishRate       int           `yaml:"publish_rate"`
 	MaxSubscriptions  int           `yaml:"max_subscriptions"`
+	StorageTimeout    time.Duration `yaml:"storage_timeout"`
 }
 
 // Storage selects the persistence backend. Each backend that needs

@@ -134,6 +134,9 @@ func (d *decoder) limits(l *Limits) {
 	if l.ConnectTimeout <= 0 {
 		d.invalid("limits.connect_timeout", "must be positive, e.g. 10s")
 	}
+	if l.StorageTimeout <= 0 {
+		d.invalid("limits.storage_timeout", "must be positive, e.g. 5s")
+	}
 	if l.WriteTimeout <= 0 {
 		d.invalid("limits.write_timeout", "must be positive, e.g. 30s")
 	}
