@@ -1,12 +1,13 @@
 # The README's two commands: `go run ./cmd/mqttd` runs the broker, `make test` runs the tests.
 .PHONY: test deps vet bench
 
-# deps installs what the tests talk to: Debian's mosquitto clients (a real
-# MQTT client we did not write). It is a no-op when they are there already.
+# deps installs what the tests talk to and we did not write: Debian's
+# mosquitto clients and etcd server (a real etcd process a test kills).
+# It is a no-op when they are there already.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 deps:
-	@command -v mosquitto_pub >/dev/null 2>&1 || { \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq mosquitto-clients >/dev/null; \
-		else sudo apt-get update -qq && sudo apt-get install -y -qq mosquitto-clients >/dev/null; fi; }
+	@command -v mosquitto_pub >/dev/null 2>&1 && command -v etcd >/dev/null 2>&1 || { \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq mosquitto-clients etcd-server >/dev/null; }
 
 vet:
 	go vet ./...
