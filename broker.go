@@ -48,14 +48,16 @@ type Broker struct {
 	locals   map[*localSub]struct{}
 	closing  bool
 
-	wg       sync.WaitGroup // listener, connection and storage goroutines
-	removers chan struct{}  // semaphore of unstoreAsync goroutines
-	sysStop  chan struct{}  // closed to stop the $SYS publisher
-	started  atomic.Bool
-	nconns   atomic.Int64
-	stats    Stats
-	startAt  time.Time
-	nextAnon atomic.Uint64
+	wg        sync.WaitGroup     // listener, connection and storage goroutines
+	removers  chan struct{}      // semaphore of unstoreAsync goroutines
+	sysStop   chan struct{}      // closed to stop the $SYS publisher
+	id        string             // this broker instance, in storage claims
+	claimStop context.CancelFunc // stops watching claims (claims.go)
+	started   atomic.Bool
+	nconns    atomic.Int64
+	stats     Stats
+	startAt   time.Time
+	nextAnon  atomic.Uint64
 }
 
 // New returns a broker configured by opts. It does not listen until Start.
@@ -71,6 +73,7 @@ func New(opts ...Option) (*Broker, error) {
 		startAt:  time.Now(),
 		removers: make(chan struct{}, 256),
 		feat:     features{maxQoS: 2, sysInterval: 10 * time.Second},
+		id:       newBrokerID(),
 	}
 	b.matches.New = func() any { return new(routeState) }
 	for _, o := range opts {
@@ -101,6 +104,7 @@ func (b *Broker) Start(ctx context.Context) error {
 	if !b.started.CompareAndSwap(false, true) {
 		return errors.New("broker: already started")
 	}
+	b.startClaims()
 	if b.feat.sysInterval > 0 {
 		b.sysStop = make(chan struct{})
 		b.wg.Go(func() { b.sysLoop(b.sysStop) })
@@ -163,6 +167,9 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 	}
 	dwg.Wait()
 	b.cancelLocals()
+	if b.claimStop != nil {
+		b.claimStop()
+	}
 	b.wg.Wait()
 	b.stopTimers()
 	return b.store.Close()

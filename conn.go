@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ternmq/broker/packets"
@@ -55,6 +56,7 @@ type conn struct {
 	willOnClose bool                  // publish the will on teardown
 	hadWill     bool                  // CONNECT carried a will (stored until the connection ends)
 	closeOnce   sync.Once
+	movedAway   atomic.Bool // another broker took the client: leave storage alone
 }
 
 func newConn(b *Broker, listener string, nc net.Conn) *conn {
@@ -323,7 +325,7 @@ func (c *conn) teardown(cause error) {
 	if w != nil && !delayed {
 		b.publishWill(w)
 	}
-	if c.hadWill && !delayed {
+	if c.hadWill && !delayed && !c.movedAway.Load() {
 		b.forgetWill(s.id)
 	}
 	b.stats.Connected.Add(-1)
@@ -331,7 +333,9 @@ func (c *conn) teardown(cause error) {
 	for _, h := range b.hooks.disconnect {
 		h.OnDisconnect(&c.info, cause)
 	}
-	b.saveSession(s)
+	if !c.movedAway.Load() {
+		b.saveSession(s)
+	}
 	close(c.done)
 }
 

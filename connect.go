@@ -183,6 +183,7 @@ func (c *conn) connect(fh packets.FixedHeader, body []byte) bool {
 		c.refuse(c.version, packets.ServerUnavailable)
 		return false
 	}
+	b.claim(c.info.ID)
 	n := b.stats.Connected.Add(1)
 	for m := b.stats.MaxConnected.Load(); n > m && !b.stats.MaxConnected.CompareAndSwap(m, n); m = b.stats.MaxConnected.Load() {
 	}

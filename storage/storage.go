@@ -165,3 +165,15 @@ type QueueBatcher interface {
 	AppendBatch(ctx context.Context, entries []QueueAppend) ([]uint64, error)
 	RemoveBatch(ctx context.Context, clientID string, seqs []uint64) error
 }
+
+// Claimer is an optional capability of a Store shared by several brokers:
+// it records which broker serves a client, and tells each broker when
+// another one takes a client from it, so that a client id connected to
+// broker A and then to broker B is taken over on A [MQTT-3.1.4-3].
+type Claimer interface {
+	// Claim records owner as the broker serving clientID.
+	Claim(ctx context.Context, clientID, owner string) error
+	// WatchClaims calls fn with the client id of every claim made by an
+	// owner other than owner, until ctx is done.
+	WatchClaims(ctx context.Context, owner string, fn func(clientID string)) error
+}

@@ -418,3 +418,49 @@ func listenAddr(t *testing.T, p *process) string {
 	})
 	return m[1]
 }
+
+// TestTakeoverAcrossBrokers: a client id connected to broker A and then to
+// broker B (one etcd) is taken over: A closes its connection with
+// DISCONNECT 0x8E [MQTT-3.1.4-3].
+func TestTakeoverAcrossBrokers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the daemon")
+	}
+	endpoint := startEtcd(t)
+	bin := buildMqttd(t)
+	conf := filepath.Join(t.TempDir(), "tern.yaml")
+	writeFile(t, conf, fmt.Sprintf("listeners:\n  - type: tcp\n    address: 127.0.0.1:0\nstorage:\n  type: etcd\n  etcd:\n    endpoints: [%q]\n    prefix: /takeover/\n", endpoint))
+	addrA := listenAddr(t, start(t, bin, nil, "-config", conf))
+	addrB := listenAddr(t, start(t, bin, nil, "-config", conf))
+	connect5 := func(addr string) (net.Conn, *packets.Reader) {
+		nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = nc.Close() })
+		r := packets.NewReader(nc, 0)
+		out, _ := (&packets.Connect{Version: packets.V5, ClientID: []byte("twin"), CleanStart: true, KeepAlive: 60}).Append(nil, packets.V5)
+		if _, err := nc.Write(out); err != nil {
+			t.Fatal(err)
+		}
+		_ = nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if fh, _, err := r.Next(); err != nil || fh.Type != packets.CONNACK {
+			t.Fatalf("CONNACK: %v %v", fh.Type, err)
+		}
+		return nc, r
+	}
+	ncA, rA := connect5(addrA)
+	connect5(addrB)
+	_ = ncA.SetReadDeadline(time.Now().Add(10 * time.Second))
+	fh, body, err := rA.Next()
+	if err != nil || fh.Type != packets.DISCONNECT {
+		t.Fatalf("broker A sent %v (%v), want DISCONNECT", fh.Type, err)
+	}
+	var d packets.Disconnect
+	if err := d.Decode(fh.Flags, body, packets.V5); err != nil || d.ReasonCode != packets.SessionTakenOver {
+		t.Fatalf("DISCONNECT %v (%v), want 0x8E", d.ReasonCode, err)
+	}
+	if _, _, err := rA.Next(); err == nil {
+		t.Fatal("broker A kept the connection open")
+	}
+}
