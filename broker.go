@@ -55,7 +55,7 @@ type Broker struct {
 	claimStop context.CancelFunc // stops watching claims (claims.go)
 	started   atomic.Bool
 	nconns    atomic.Int64
-	stats     Stats
+	stats     counters
 	startAt   time.Time
 	nextAnon  atomic.Uint64
 }

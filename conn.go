@@ -48,7 +48,6 @@ type conn struct {
 	// Reader goroutine only.
 	pending     []target              // deferred deliveries (pipeline.go)
 	pendingAcks []pendingAck          // deferred PUBACK/PUBREC, in order
-	deferring   bool                  // pending or pendingAcks hold something
 	entries     []storage.QueueAppend // scratch of flushPending
 	entryIdx    []int                 // scratch of flushPending
 	acked       []uint64              // stored deliveries acknowledged in this read batch

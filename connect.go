@@ -357,21 +357,19 @@ func (b *Broker) advertise(p *packets.Properties) {
 		p.MaximumQoS = f.maxQoS
 		p.Present.Add(packets.PropMaximumQoS)
 	}
-	if f.noRetain {
-		p.RetainAvailable = 0
-		p.Present.Add(packets.PropRetainAvailable)
-	}
-	if f.noWildcards {
-		p.WildcardSubAvailable = 0
-		p.Present.Add(packets.PropWildcardSubAvailable)
-	}
-	if f.noSubIDs {
-		p.SubIDAvailable = 0
-		p.Present.Add(packets.PropSubIDAvailable)
-	}
-	if f.noShared {
-		p.SharedSubAvailable = 0
-		p.Present.Add(packets.PropSharedSubAvailable)
+	// The "available" properties are sent with their zero value: unavailable.
+	for _, off := range []struct {
+		off bool
+		id  packets.PropID
+	}{
+		{f.noRetain, packets.PropRetainAvailable},
+		{f.noWildcards, packets.PropWildcardSubAvailable},
+		{f.noSubIDs, packets.PropSubIDAvailable},
+		{f.noShared, packets.PropSharedSubAvailable},
+	} {
+		if off.off {
+			p.Present.Add(off.id)
+		}
 	}
 }
 

@@ -48,7 +48,6 @@ func (c *conn) deferTargets(tg []target) bool {
 		t.ack = len(c.pendingAcks)
 		c.pending = append(c.pending, t)
 	}
-	c.deferring = true
 	return true
 }
 
@@ -56,10 +55,9 @@ func (c *conn) deferTargets(tg []target) bool {
 // The error (for a 3.1.x client whose message could not be stored) ends
 // the connection.
 func (c *conn) flushPending() error {
-	if !c.deferring {
+	if len(c.pending) == 0 {
 		return nil
 	}
-	c.deferring = false
 	b := c.b
 	if qb, ok := b.store.(storage.QueueBatcher); ok {
 		c.entries = c.entries[:0]

@@ -44,9 +44,9 @@ func (c *conn) handlePublish(fh packets.FixedHeader, body []byte) error {
 			return c.ackPublish(&pk, packets.PayloadFormatInvalid)
 		}
 	}
-	if err := topics.ValidateName(topic); err != nil {
-		return &packets.Error{Packet: packets.PUBLISH, Field: "topic name", Reason: err.Error(), Code: packets.TopicNameInvalid}
-	}
+	// The topic is valid here: the codec checked it (UTF-8, no U+0000, no
+	// wildcard, not empty without an alias) and an alias maps to a topic
+	// it checked before.
 	s := c.sess
 	if pk.QoS == 2 {
 		s.mu.Lock()
@@ -106,7 +106,7 @@ func (c *conn) handlePublish(fh packets.FixedHeader, body []byte) error {
 // ackPublish acknowledges pk with code (v5), now or, while deliveries of
 // this connection are deferred, after them in order (pipeline.go).
 func (c *conn) ackPublish(pk *packets.Publish, code packets.ReasonCode) error {
-	if c.deferring {
+	if len(c.pending) > 0 { // deliveries of this connection are deferred: keep acks in order
 		c.pendingAcks = append(c.pendingAcks, pendingAck{qos: pk.QoS, id: pk.PacketID, code: code})
 		return nil
 	}

@@ -5,8 +5,8 @@ import (
 	"time"
 )
 
-// Stats are the broker's running counters. Read them with (*Broker).Stats.
-type Stats struct {
+// counters are the broker's running counters; (*Broker).Stats copies them.
+type counters struct {
 	ConnectionsTotal   atomic.Int64 // connections accepted since start
 	Connected          atomic.Int64 // clients connected now
 	MaxConnected       atomic.Int64 // most clients connected at once
@@ -18,8 +18,8 @@ type Stats struct {
 	ProtocolViolations atomic.Int64 // connections closed for malformed or invalid packets
 }
 
-// StatsSnapshot is a copy of the counters at one moment.
-type StatsSnapshot struct {
+// Stats is a copy of the broker's counters at one moment.
+type Stats struct {
 	Uptime                                       time.Duration
 	ConnectionsTotal, Connected, MaxConnected    int64
 	MessagesReceived, MessagesDelivered, Dropped int64
@@ -29,11 +29,11 @@ type StatsSnapshot struct {
 }
 
 // Stats returns a snapshot of the broker's counters.
-func (b *Broker) Stats() StatsSnapshot {
+func (b *Broker) Stats() Stats {
 	b.mu.Lock()
 	nsess := len(b.sessions)
 	b.mu.Unlock()
-	return StatsSnapshot{
+	return Stats{
 		Uptime:             time.Since(b.startAt),
 		ConnectionsTotal:   b.stats.ConnectionsTotal.Load(),
 		Connected:          b.stats.Connected.Load(),
