@@ -12,6 +12,12 @@ func connect5(id string, clean bool) *packets.Connect {
 	return &packets.Connect{Version: packets.V5, ClientID: []byte(id), CleanStart: clean, KeepAlive: 60}
 }
 
+// withExpiry sets a Session Expiry Interval property.
+func withExpiry(p *packets.Properties, secs uint32) {
+	p.SessionExpiry = secs
+	p.Present.Add(packets.PropSessionExpiry)
+}
+
 // TestV5ReceiveMaximumLimitsInflight: the broker never has more unacknowledged
 // QoS>0 PUBLISHes towards a client than its Receive Maximum [MQTT-3.3.4-7].
 func TestV5ReceiveMaximumLimitsInflight(t *testing.T) {
@@ -68,8 +74,7 @@ func TestV5SessionExpiry(t *testing.T) {
 	b, addr := startBroker(t)
 	c := dialRaw(t, addr)
 	p := connect5("exp", false)
-	p.Properties.SessionExpiry = 1
-	p.Properties.Present.Add(packets.PropSessionExpiry)
+	withExpiry(&p.Properties, 1)
 	c.connect(p, packets.Success)
 	c.subscribe(1, "e", 1)
 	c.send(&packets.Disconnect{})

@@ -107,8 +107,7 @@ func TestV5WillDelayAndDisconnectWithWill(t *testing.T) {
 	// Delayed will, resumed in time: never sent.
 	c = dialRaw(t, addr)
 	p = connect5("delayed", false)
-	p.Properties.SessionExpiry = 60
-	p.Properties.Present.Add(packets.PropSessionExpiry)
+	withExpiry(&p.Properties, 60)
 	p.WillFlag, p.WillTopic, p.WillPayload = true, []byte("will/delayed"), []byte("late")
 	p.WillProperties.WillDelay = 1
 	p.WillProperties.Present.Add(packets.PropWillDelay)
@@ -137,8 +136,7 @@ func TestV5MessageExpiry(t *testing.T) {
 	_, addr := startBroker(t)
 	c := dialRaw(t, addr)
 	p := connect5("exp-sub", false)
-	p.Properties.SessionExpiry = 60
-	p.Properties.Present.Add(packets.PropSessionExpiry)
+	withExpiry(&p.Properties, 60)
 	c.connect(p, packets.Success)
 	sub5(c, 1, 0, packets.Subscription{Filter: []byte("ttl/#"), QoS: 1})
 	c.send(&packets.Disconnect{})
@@ -172,21 +170,18 @@ func TestV5SessionExpiryOnDisconnect(t *testing.T) {
 	c := dialRaw(t, addr)
 	c.connect(connect5("zero-exp", true), packets.Success)
 	d := &packets.Disconnect{}
-	d.Properties.SessionExpiry = 30
-	d.Properties.Present.Add(packets.PropSessionExpiry)
+	withExpiry(&d.Properties, 30)
 	c.send(d)
 	if pk, ok := c.next().(*packets.Disconnect); !ok || pk.ReasonCode != packets.ProtocolError {
 		t.Fatalf("got %#v, want DISCONNECT 0x82", pk)
 	}
 	// Non-zero at CONNECT, set to 0 at DISCONNECT: the session ends.
 	p := connect5("some-exp", false)
-	p.Properties.SessionExpiry = 30
-	p.Properties.Present.Add(packets.PropSessionExpiry)
+	withExpiry(&p.Properties, 30)
 	c = dialRaw(t, addr)
 	c.connect(p, packets.Success)
 	d = &packets.Disconnect{}
-	d.Properties.SessionExpiry = 0
-	d.Properties.Present.Add(packets.PropSessionExpiry)
+	withExpiry(&d.Properties, 0)
 	c.send(d)
 	c.expectClosed()
 	c = dialRaw(t, addr)
