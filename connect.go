@@ -38,6 +38,7 @@ func (c *conn) connect(fh packets.FixedHeader, body []byte) bool {
 		Version:    pk.Version,
 		CleanStart: pk.CleanStart,
 	}
+	c.transportIdentity()
 	isV5 := v5(pk.Version)
 	assigned := false
 	if len(pk.ClientID) == 0 {

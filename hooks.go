@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 
 	"github.com/ternmq/broker/packets"
@@ -21,6 +22,15 @@ type ClientInfo struct {
 	Remote     net.Addr        // nil for in-process clients
 	Version    packets.Version // protocol level
 	CleanStart bool
+	// TLS is the state of the TLS handshake when the connection came over
+	// TLS (listeners.TLSConn), nil otherwise. Its PeerCertificates are the
+	// client's verified certificate chain under mTLS.
+	TLS *tls.ConnectionState
+	// Attributes are facts an Authenticator attached to the client (roles,
+	// tenant, topics allowed by a token); the broker keeps them for the
+	// life of the connection and passes them to authorizers and hooks.
+	// The map must not be modified after authentication.
+	Attributes map[string]any
 }
 
 // Credentials is what a CONNECT presents for authentication.

@@ -4,7 +4,10 @@
 // Anything that yields a net.Conn can be a listener.
 package listeners
 
-import "net"
+import (
+	"crypto/tls"
+	"net"
+)
 
 // Handler serves one connection until it ends; the broker implements it.
 // ServeConn blocks, so a listener calls it on a goroutine of its own.
@@ -24,4 +27,21 @@ type Listener interface {
 	// Close stops accepting. Connections already handed over are the
 	// handler's to close.
 	Close() error
+}
+
+// TLSConn is implemented by connections that carry TLS (*tls.Conn does,
+// and so should a WebSocket connection over TLS): the broker puts the
+// handshake's state in ClientInfo.TLS, so that authenticators and
+// authorizers can see the peer's certificates.
+type TLSConn interface {
+	ConnectionState() tls.ConnectionState
+}
+
+// IdentityConn is implemented by connections whose transport has already
+// identified the peer, for example by a verified client certificate
+// (Mosquitto's use_identity_as_username). When Identity returns a non-empty
+// string the broker uses it as ClientInfo.Username in place of the
+// CONNECT's user name, before the Authenticator runs.
+type IdentityConn interface {
+	Identity() string
 }
