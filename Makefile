@@ -1,13 +1,11 @@
 # The README's two commands: `go run ./cmd/mqttd` runs the broker, `make test` runs the tests.
 .PHONY: test deps vet bench
 
-# deps installs what the tests talk to and we did not write: Debian's
-# mosquitto clients and etcd server (a real etcd process a test kills).
-# It is a no-op when they are there already.
-SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# deps installs what the tests talk to and we did not write (Debian and npm
+# packages): every script in .ci/deps, each a no-op when its packages are
+# there already.
 deps:
-	@command -v mosquitto_pub >/dev/null 2>&1 && command -v etcd >/dev/null 2>&1 || { \
-		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq mosquitto-clients etcd-server >/dev/null; }
+	@for f in .ci/deps/*.sh; do bash "$$f" || exit 1; done
 
 vet:
 	go vet ./...
