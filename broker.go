@@ -10,9 +10,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ternmq/broker/internal/sessions"
 	"github.com/ternmq/broker/listeners"
 	"github.com/ternmq/broker/packets"
-	"github.com/ternmq/broker/sessions"
 	"github.com/ternmq/broker/storage"
 	"github.com/ternmq/broker/storage/memory"
 	"github.com/ternmq/broker/topics"
@@ -30,7 +30,6 @@ type Broker struct {
 	store     storage.Store
 	authn     Authenticator
 	authz     Authorizer
-	authzRead ReadAuthorizer
 	metrics   Metrics
 	hooks     hookSet
 	feat      features
@@ -48,6 +47,9 @@ type Broker struct {
 	locals   map[*localSub]struct{}
 	closing  bool
 
+	hostOnce sync.Once
+	host     *Client // the host's own in-process Client (client.go)
+
 	wg        sync.WaitGroup     // listener, connection and storage goroutines
 	removers  chan struct{}      // semaphore of unstoreAsync goroutines
 	sysStop   chan struct{}      // closed to stop the $SYS publisher
@@ -64,7 +66,7 @@ type Broker struct {
 func New(opts ...Option) (*Broker, error) {
 	b := &Broker{
 		limits:   DefaultLimits,
-		metrics:  noMetrics{},
+		metrics:  NoMetrics{},
 		log:      slog.Default(),
 		subs:     topics.NewTrie[subscriber, subscription](),
 		retained: topics.NewRetained[*sessions.Message](),
@@ -82,9 +84,6 @@ func New(opts ...Option) (*Broker, error) {
 	b.connRate = newRate(b.limits.ConnectRate)
 	if b.store == nil {
 		b.store = memory.New()
-	}
-	if ra, ok := b.authz.(ReadAuthorizer); ok {
-		b.authzRead = ra
 	}
 	if err := b.restore(context.Background()); err != nil {
 		return nil, fmt.Errorf("broker: restoring from storage: %w", err)

@@ -8,8 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ternmq/broker/internal/sessions"
 	"github.com/ternmq/broker/packets"
-	"github.com/ternmq/broker/sessions"
 	"github.com/ternmq/broker/storage"
 	"github.com/ternmq/broker/topics"
 )
@@ -54,6 +54,7 @@ type conn struct {
 	expiry0     bool                  // CONNECT had session expiry 0 [MQTT-3.14.2-2]
 	willOnClose bool                  // publish the will on teardown
 	hadWill     bool                  // CONNECT carried a will (stored until the connection ends)
+	connectedAt time.Time             // when CONNACK 0 was queued
 	closeOnce   sync.Once
 	movedAway   atomic.Bool // another broker took the client: leave storage alone
 }
@@ -126,7 +127,7 @@ func (c *conn) readLoop() error {
 			return err
 		}
 		b.stats.BytesReceived.Add(int64(fh.Remaining + 2))
-		b.metrics.PacketReceived(fh.Type, fh.Remaining)
+		b.metrics.PacketReceived(c.listener, fh.Type, fh.Remaining+2)
 		if err := c.handle(fh, body); err != nil {
 			// Messages already read are routed before the connection ends.
 			ferr := c.flushPending()
@@ -206,7 +207,11 @@ func (c *conn) send(p packets.Packet) {
 	s.mu.Lock()
 	if !c.dead {
 		var err error
+		n := len(c.ctrl)
 		c.ctrl, err = p.Append(c.ctrl, c.version)
+		if err == nil {
+			c.b.metrics.PacketSent(c.listener, p.Type(), len(c.ctrl)-n)
+		}
 		if err != nil {
 			c.b.log.Error("encoding control packet", "client", c.info.ID, "type", p.Type().String(), "err", err)
 		}
@@ -235,6 +240,7 @@ func (c *conn) fail(err error, during string) {
 	}
 	if isProto {
 		c.b.stats.ProtocolViolations.Add(1)
+		c.b.metrics.ProtocolError(c.listener, packets.CodeOf(err))
 		if c.sess != nil {
 			c.disconnect(packets.CodeOf(err))
 		}
@@ -328,7 +334,7 @@ func (c *conn) teardown(cause error) {
 		b.forgetWill(s.id)
 	}
 	b.stats.Connected.Add(-1)
-	b.metrics.ClientDisconnected(c.listener)
+	b.metrics.ClientDisconnected(c.listener, time.Since(c.connectedAt))
 	for _, h := range b.hooks.disconnect {
 		h.OnDisconnect(&c.info, cause)
 	}

@@ -17,6 +17,7 @@ func (c *conn) connect(fh packets.FixedHeader, body []byte) bool {
 	var pk packets.Connect
 	if err := pk.Decode(fh.Flags, body, 0); err != nil {
 		c.b.stats.ProtocolViolations.Add(1)
+		c.b.metrics.ProtocolError(c.listener, packets.CodeOf(err))
 		c.b.log.Debug("bad CONNECT", "remote", remoteString(c.nc), "err", err)
 		code := packets.CodeOf(err)
 		switch {
@@ -84,7 +85,7 @@ func (c *conn) connect(fh packets.FixedHeader, body []byte) bool {
 		return false
 	}
 	for _, h := range b.hooks.connect {
-		if err := h.OnConnect(&c.info, &pk); err != nil {
+		if err := h.OnConnect(&c.info); err != nil {
 			c.refuse(c.version, codeOr(err, packets.NotAuthorized))
 			return false
 		}
@@ -188,6 +189,7 @@ func (c *conn) connect(fh packets.FixedHeader, body []byte) bool {
 	n := b.stats.Connected.Add(1)
 	for m := b.stats.MaxConnected.Load(); n > m && !b.stats.MaxConnected.CompareAndSwap(m, n); m = b.stats.MaxConnected.Load() {
 	}
+	c.connectedAt = time.Now()
 	b.metrics.ClientConnected(c.listener)
 	return true
 }

@@ -29,7 +29,7 @@ func (e *twoStepExchange) Username() string { return "bob" }
 // userSeen records the user name a ConnectHook sees.
 type userSeen struct{ user chan string }
 
-func (u userSeen) OnConnect(c *broker.ClientInfo, _ *packets.Connect) error {
+func (u userSeen) OnConnect(c *broker.ClientInfo) error {
 	u.user <- c.Username
 	return nil
 }

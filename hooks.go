@@ -6,12 +6,7 @@ import (
 	"net"
 
 	"github.com/ternmq/broker/packets"
-	"github.com/ternmq/broker/sessions"
 )
-
-// Message is an application message as the broker routes it. A PublishHook
-// may modify it before it is routed; after that it is shared and immutable.
-type Message = sessions.Message
 
 // ClientInfo describes a connected client to hooks, authenticators and
 // authorizers. It must not be modified.
@@ -49,20 +44,6 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, c *Credentials) error
 }
 
-// Authorizer decides what a connected client may do. The broker asks on
-// every PUBLISH and on every topic filter of a SUBSCRIBE.
-type Authorizer interface {
-	CanPublish(c *ClientInfo, topic string) bool
-	CanSubscribe(c *ClientInfo, filter string) bool
-}
-
-// ReadAuthorizer is an optional capability of an Authorizer: when present
-// the broker also asks it before delivering a message (retained or live) to
-// a client, as Mosquitto's read ACLs do.
-type ReadAuthorizer interface {
-	CanRead(c *ClientInfo, topic string) bool
-}
-
 // DropReason says why a delivery was dropped.
 type DropReason string
 
@@ -74,26 +55,11 @@ const (
 	DropOfflineQoS0 DropReason = "offline_qos0" // QoS 0 for a disconnected session is not queued
 )
 
-// Metrics receives the broker's metric events (see package metrics for a
-// Prometheus implementation). Methods are called on hot paths: they must be
-// cheap and must not block.
-type Metrics interface {
-	ClientConnected(listener string)
-	ClientDisconnected(listener string)
-	PacketReceived(t packets.Type, bytes int)
-	PacketSent(bytes int)
-	MessageReceived(qos byte)
-	MessageDelivered(qos byte)
-	MessageDropped(reason DropReason)
-	Subscriptions(delta int)
-	Sessions(delta int)
-	Retained(count int)
-}
-
-// ConnectHook is called after authentication, before CONNACK. Returning a
-// packets.ReasonCode refuses the connection with that code.
+// ConnectHook is called after authentication, before CONNACK (and for
+// each in-process Client). Returning a packets.ReasonCode refuses the
+// connection with that code.
 type ConnectHook interface {
-	OnConnect(c *ClientInfo, pkt *packets.Connect) error
+	OnConnect(c *ClientInfo) error
 }
 
 // DisconnectHook is called when a connection ends; err is nil for a clean
@@ -149,20 +115,6 @@ func (h *hookSet) add(hooks ...any) {
 		}
 	}
 }
-
-// noMetrics is the default Metrics: it does nothing.
-type noMetrics struct{}
-
-func (noMetrics) ClientConnected(string)           {}
-func (noMetrics) ClientDisconnected(string)        {}
-func (noMetrics) PacketReceived(packets.Type, int) {}
-func (noMetrics) PacketSent(int)                   {}
-func (noMetrics) MessageReceived(byte)             {}
-func (noMetrics) MessageDelivered(byte)            {}
-func (noMetrics) MessageDropped(DropReason)        {}
-func (noMetrics) Subscriptions(int)                {}
-func (noMetrics) Sessions(int)                     {}
-func (noMetrics) Retained(int)                     {}
 
 // Challenger is an optional capability of an Authenticator: MQTT 5
 // enhanced authentication [MQTT-4.12]. When a CONNECT carries an

@@ -99,7 +99,7 @@ func (d denyTopic) CanSubscribe(_ *broker.ClientInfo, filter string) bool { retu
 // UNSUBACK 0x11 for a filter with no subscription, and a PUBREC with an
 // error code ending the QoS 2 flow [MQTT-4.3.3].
 func TestV5AckReasonCodes(t *testing.T) {
-	b, addr := startBroker(t, broker.WithAuthorizer(denyTopic("secret")))
+	b, addr := startBroker(t, broker.WithAuthorizer(broker.SimpleAuthorizer(denyTopic("secret"))))
 	c := dialRaw(t, addr)
 	c.connect(connect5("codes", true), packets.Success)
 	c.send(&packets.Publish{QoS: 1, PacketID: 1, Topic: []byte("secret"), Payload: []byte("x")})

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/ternmq/broker/internal/sessions"
 	"github.com/ternmq/broker/packets"
-	"github.com/ternmq/broker/sessions"
 	"github.com/ternmq/broker/storage"
 )
 

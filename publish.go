@@ -5,8 +5,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/ternmq/broker/internal/sessions"
 	"github.com/ternmq/broker/packets"
-	"github.com/ternmq/broker/sessions"
 	"github.com/ternmq/broker/topics"
 )
 
@@ -19,7 +19,6 @@ func (c *conn) handlePublish(fh packets.FixedHeader, body []byte) error {
 		return err
 	}
 	b.stats.MessagesReceived.Add(1)
-	b.metrics.MessageReceived(pk.QoS)
 	if c.pubRate != nil && !c.pubRate.allow(time.Now()) {
 		return &packets.Error{Packet: packets.PUBLISH, Field: "rate", Reason: "publish rate limit", Code: packets.MessageRateTooHigh}
 	}
@@ -61,8 +60,8 @@ func (c *conn) handlePublish(fh packets.FixedHeader, body []byte) error {
 		}
 		s.mu.Unlock()
 	}
-	if b.authz != nil && !b.authz.CanPublish(&c.info, string(topic)) {
-		return c.ackPublish(&pk, packets.NotAuthorized)
+	if d := b.authorizePublish(&c.info, string(topic), pk.QoS, pk.Retain); !d.Allowed() {
+		return c.ackPublish(&pk, refusal(d, packets.ImplementationSpecificError))
 	}
 	var props *packets.Properties
 	if v5(c.version) {
@@ -76,11 +75,11 @@ func (c *conn) handlePublish(fh packets.FixedHeader, body []byte) error {
 	} else if b.limits.MaxMessageExpiry > 0 {
 		m.Expiry = m.Created.Add(time.Duration(b.limits.MaxMessageExpiry) * time.Second)
 	}
-	for _, h := range b.hooks.publish {
-		if err := h.OnPublish(&c.info, m); err != nil {
-			return c.ackPublish(&pk, codeOr(err, packets.NotAuthorized))
-		}
+	m, err := b.runPublishHooks(&c.info, m)
+	if err != nil {
+		return c.ackPublish(&pk, codeOr(err, packets.NotAuthorized))
 	}
+	b.metrics.MessagePublished(c.listener, m.QoS)
 	if m.Retain {
 		if err := b.retain(m); err != nil {
 			return c.ackPublish(&pk, packets.UnspecifiedError)
@@ -256,10 +255,7 @@ func (b *Broker) accepts(to subscriber, so subscription, m *sessions.Message) bo
 	if so.noLocal && m.Origin != "" && to.client().ID == m.Origin {
 		return false
 	}
-	if b.authzRead != nil && !b.authzRead.CanRead(to.client(), m.Topic) {
-		return false
-	}
-	return true
+	return b.canRead(to.client(), m.Topic, m.QoS)
 }
 
 // delivery is what one subscription gets of m: granted QoS, retain flag
@@ -272,11 +268,58 @@ func (b *Broker) delivery(m *sessions.Message, so subscription) sessions.Deliver
 	return d
 }
 
-// dropped counts a dropped delivery and tells the hooks.
+// dropped counts a dropped delivery and tells the hooks. The caller holds
+// no lock: a DropHook may call back into the broker.
 func (b *Broker) dropped(clientID string, m *sessions.Message, why DropReason) {
 	b.stats.MessagesDropped.Add(1)
 	b.metrics.MessageDropped(why)
-	for _, h := range b.hooks.drop {
-		h.OnDropped(clientID, m, why)
+	if len(b.hooks.drop) == 0 {
+		return
 	}
+	em := exported(m, nil, time.Now())
+	for _, h := range b.hooks.drop {
+		h.OnDropped(clientID, em, why)
+	}
+}
+
+// droppedAll reports every message of ms as dropped and returns ms emptied
+// for reuse.
+func (b *Broker) droppedAll(clientID string, ms []*sessions.Message, why DropReason) []*sessions.Message {
+	for _, m := range ms {
+		b.dropped(clientID, m, why)
+	}
+	clear(ms)
+	return ms[:0]
+}
+
+// runPublishHooks hands the PublishHooks a copy of m they may change.
+// When one changes the topic, the new topic is validated and authorized
+// again; the message routed is rebuilt from what the hooks left. Hooks run
+// under no broker lock.
+func (b *Broker) runPublishHooks(c *ClientInfo, m *sessions.Message) (*sessions.Message, error) {
+	if len(b.hooks.publish) == 0 {
+		return m, nil
+	}
+	now := time.Now()
+	em := exported(m, nil, now)
+	for _, h := range b.hooks.publish {
+		if err := h.OnPublish(c, em); err != nil {
+			return nil, err
+		}
+	}
+	if em.Topic != m.Topic {
+		if topics.ValidateName([]byte(em.Topic)) != nil {
+			return nil, packets.TopicNameInvalid
+		}
+		if d := b.authorizePublish(c, em.Topic, em.QoS, em.Retain); !d.Allowed() {
+			return nil, refusal(d, packets.ImplementationSpecificError)
+		}
+	}
+	em.QoS = min(em.QoS, 2)
+	out := b.internal(em)
+	out.Origin, out.Created = m.Origin, m.Created
+	if !m.Expiry.IsZero() && em.Expiry == max(m.Expiry.Sub(now), 0) {
+		out.Expiry = m.Expiry // unchanged: keep the exact instant
+	}
+	return out, nil
 }

@@ -1,7 +1,7 @@
 package broker
 
 import (
-	"github.com/ternmq/broker/sessions"
+	"github.com/ternmq/broker/internal/sessions"
 )
 
 // retain stores, replaces or (with an empty payload) deletes the retained
@@ -11,7 +11,7 @@ func (b *Broker) retain(m *sessions.Message) error {
 	defer cancel()
 	if len(m.Payload) == 0 {
 		if b.retained.Delete(m.Topic) {
-			b.metrics.Retained(b.retained.Len())
+			b.metrics.Retained(-1)
 			return b.store.Retained().Delete(ctx, m.Topic)
 		}
 		return nil
@@ -20,7 +20,8 @@ func (b *Broker) retain(m *sessions.Message) error {
 		b.log.Error("storing retained message", "topic", m.Topic, "err", err)
 		return err
 	}
-	b.retained.Set(m.Topic, m)
-	b.metrics.Retained(b.retained.Len())
+	if b.retained.Set(m.Topic, m) {
+		b.metrics.Retained(1)
+	}
 	return nil
 }

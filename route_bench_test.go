@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"testing"
 
-	"github.com/ternmq/broker/sessions"
+	"github.com/ternmq/broker/internal/sessions"
 )
 
 // countSink is a subscriber that only counts.

@@ -5,8 +5,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ternmq/broker/internal/sessions"
 	"github.com/ternmq/broker/packets"
-	"github.com/ternmq/broker/sessions"
 	"github.com/ternmq/broker/topics"
 )
 

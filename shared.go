@@ -4,7 +4,7 @@ import (
 	"hash/maphash"
 	"math/rand/v2"
 
-	"github.com/ternmq/broker/sessions"
+	"github.com/ternmq/broker/internal/sessions"
 	"github.com/ternmq/broker/topics"
 )
 

@@ -16,6 +16,7 @@ type counters struct {
 	BytesReceived      atomic.Int64
 	BytesSent          atomic.Int64
 	ProtocolViolations atomic.Int64 // connections closed for malformed or invalid packets
+	authzErrors        atomic.Int64 // authorization decisions that failed (Failed)
 }
 
 // Stats is a copy of the broker's counters at one moment.

@@ -1,8 +1,10 @@
 package broker
 
 import (
+	"slices"
+
+	"github.com/ternmq/broker/internal/sessions"
 	"github.com/ternmq/broker/packets"
-	"github.com/ternmq/broker/sessions"
 	"github.com/ternmq/broker/topics"
 )
 
@@ -70,12 +72,14 @@ func (c *conn) subscribe(sub *packets.Subscription, subID uint32) (packets.Reaso
 		// refuse the filter rather than the connection, as Mosquitto does.
 		return packets.ProtocolError, nil, nil
 	}
-	if b.authz != nil && !b.authz.CanSubscribe(&c.info, filter) {
+	d := b.authorize(&c.info, Access{Action: ActionSubscribe, Topic: filter, QoS: sub.QoS})
+	if !d.Allowed() {
 		if v5(c.version) {
-			failure = packets.NotAuthorized
+			failure = refusal(d, packets.UnspecifiedError)
 		}
 		return failure, nil, nil
 	}
+	sub.QoS = d.grant(sub.QoS)
 	for _, h := range b.hooks.subscribe {
 		if err := h.OnSubscribe(&c.info, sub); err != nil {
 			if v5(c.version) {
@@ -102,11 +106,9 @@ func (c *conn) subscribe(sub *packets.Subscription, subID uint32) (packets.Reaso
 	if shared || so.rh == 2 || (so.rh == 1 && existed) {
 		return code, nil, nil
 	}
+	// Collected first, authorized after: the read check runs under no lock.
 	var out []sessions.Delivery
 	b.retained.Match(inner, func(topic string, m *sessions.Message) bool {
-		if b.authzRead != nil && !b.authzRead.CanRead(&c.info, topic) {
-			return true
-		}
 		d := sessions.Delivery{Msg: m, QoS: grantedQoS(m.QoS, so.qos), Retain: true} // [MQTT-3.3.1-8]
 		if so.id != 0 {
 			d.SubIDs = []uint32{so.id}
@@ -114,6 +116,7 @@ func (c *conn) subscribe(sub *packets.Subscription, subID uint32) (packets.Reaso
 		out = append(out, d)
 		return true
 	})
+	out = slices.DeleteFunc(out, func(d sessions.Delivery) bool { return !b.canRead(&c.info, d.Msg.Topic, d.Msg.QoS) })
 	return code, out, nil
 }
 

@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/ternmq/broker/sessions"
+	"github.com/ternmq/broker/internal/sessions"
 )
 
 // Version is the broker version published in $SYS/broker/version.

@@ -3,8 +3,8 @@ package broker
 import (
 	"time"
 
+	"github.com/ternmq/broker/internal/sessions"
 	"github.com/ternmq/broker/packets"
-	"github.com/ternmq/broker/sessions"
 )
 
 // will is a client's will message, kept from CONNECT until the connection
@@ -37,13 +37,12 @@ func newWill(c *conn, pk *packets.Connect) *will {
 func (b *Broker) publishWill(w *will) {
 	m := w.msg
 	m.Created = time.Now()
-	if b.authz != nil && !b.authz.CanPublish(&w.info, m.Topic) {
+	if !b.authorizePublish(&w.info, m.Topic, m.QoS, m.Retain).Allowed() {
 		return
 	}
-	for _, h := range b.hooks.publish {
-		if err := h.OnPublish(&w.info, m); err != nil {
-			return
-		}
+	m, err := b.runPublishHooks(&w.info, m)
+	if err != nil {
+		return
 	}
 	if m.Retain {
 		_ = b.retain(m)

@@ -4,8 +4,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ternmq/broker/internal/sessions"
 	"github.com/ternmq/broker/packets"
-	"github.com/ternmq/broker/sessions"
 	"github.com/ternmq/broker/storage"
 )
 
@@ -52,7 +52,8 @@ func (c *conn) writeLoop() {
 		*bt = batch[:0]
 		batchPool.Put(bt)
 	}()
-	var expired []uint64
+	var expired []uint64                // stored sequence numbers of expired deliveries
+	var expiredMsgs []*sessions.Message // reported after s.mu is released
 	for {
 		now := time.Now()
 		s.mu.Lock()
@@ -78,7 +79,7 @@ func (c *conn) writeLoop() {
 					s.inflight.Free(dd.ID)
 				}
 				expired = append(expired, dd.Seq)
-				b.dropped(s.id, dd.Msg, DropExpired)
+				expiredMsgs = append(expiredMsgs, dd.Msg)
 				continue
 			}
 			dd, _ := s.queue.Pop()
@@ -99,10 +100,12 @@ func (c *conn) writeLoop() {
 			c.writing = false
 			s.mu.Unlock()
 			c.unstoreAll(expired)
+			b.droppedAll(s.id, expiredMsgs, DropExpired)
 			return
 		}
 		s.mu.Unlock()
 		expired = c.unstoreAll(expired)
+		expiredMsgs = b.droppedAll(s.id, expiredMsgs, DropExpired)
 		for i := range batch {
 			// A stored QoS 2 delivery keeps its packet identifier across a
 			// restart, so the client can recognise the resend.
@@ -114,10 +117,17 @@ func (c *conn) writeLoop() {
 		delivered := 0
 		for i := range batch {
 			var ok bool
+			before := len(buf)
 			buf, ok = c.appendDelivery(buf, &batch[i], now)
 			if ok && !batch[i].Release {
 				delivered++
-				b.metrics.MessageDelivered(batch[i].QoS)
+				b.metrics.PacketSent(c.listener, packets.PUBLISH, len(buf)-before)
+				if batch[i].QoS == 0 {
+					b.metrics.MessageDelivered(0)
+				}
+				if batch[i].Dup {
+					b.metrics.MessageRetried(batch[i].QoS)
+				}
 			}
 		}
 		clear(batch)
@@ -126,7 +136,6 @@ func (c *conn) writeLoop() {
 			_ = c.nc.SetWriteDeadline(now.Add(b.limits.WriteTimeout))
 			n, err := c.nc.Write(buf)
 			b.stats.BytesSent.Add(int64(n))
-			b.metrics.PacketSent(n)
 			if err != nil {
 				c.close()
 				s.mu.Lock()

@@ -26,9 +26,10 @@ type rnode[V any] struct {
 // NewRetained returns an empty store.
 func NewRetained[V any]() *Retained[V] { return &Retained[V]{} }
 
-// Set stores v as the retained value of topic, replacing any previous one.
-// topic should have passed ValidateName.
-func (r *Retained[V]) Set(topic string, v V) {
+// Set stores v as the retained value of topic, replacing any previous one,
+// and reports whether the topic had none. topic should have passed
+// ValidateName.
+func (r *Retained[V]) Set(topic string, v V) (added bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := &r.root
@@ -49,8 +50,10 @@ func (r *Retained[V]) Set(topic string, v V) {
 		r.n++
 		n.topic = strings.Clone(topic)
 		n.set = true
+		added = true
 	}
 	n.value = v
+	return added
 }
 
 // find returns the node of topic, or nil; the caller holds mu.
