@@ -46,6 +46,7 @@ type Broker struct {
 	conns    map[*conn]struct{}  // live connections
 	locals   map[*localSub]struct{}
 	closing  bool
+	optErrs  []error // misused options, reported by New
 
 	hostOnce sync.Once
 	host     *Client // the host's own in-process Client (client.go)
@@ -65,7 +66,7 @@ type Broker struct {
 // New returns a broker configured by opts. It does not listen until Start.
 func New(opts ...Option) (*Broker, error) {
 	b := &Broker{
-		limits:   DefaultLimits,
+		limits:   defaultLimits,
 		metrics:  NoMetrics{},
 		log:      slog.Default(),
 		subs:     topics.NewTrie[subscriber, subscription](),
@@ -81,6 +82,16 @@ func New(opts ...Option) (*Broker, error) {
 	for _, o := range opts {
 		o(b)
 	}
+	names := make(map[string]bool)
+	for _, l := range b.listeners {
+		if names[l.Name()] {
+			b.invalid("WithListener", "two listeners named %q (names identify them in logs, metrics and ClientInfo)", l.Name())
+		}
+		names[l.Name()] = true
+	}
+	if err := errors.Join(b.optErrs...); err != nil {
+		return nil, err
+	}
 	b.connRate = newRate(b.limits.ConnectRate)
 	if b.store == nil {
 		b.store = memory.New()
@@ -88,12 +99,18 @@ func New(opts ...Option) (*Broker, error) {
 	if err := b.restore(context.Background()); err != nil {
 		return nil, fmt.Errorf("broker: restoring from storage: %w", err)
 	}
+	if so, ok := b.metrics.(StatsObserver); ok {
+		so.ObserveStats(b.Stats)
+	}
 	return b, nil
 }
 
 // Start serves every listener in the background and returns. The context
 // only bounds the start itself.
 func (b *Broker) Start(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err // nothing started
+	}
 	b.mu.Lock()
 	closing := b.closing
 	b.mu.Unlock()
@@ -116,7 +133,10 @@ func (b *Broker) Start(ctx context.Context) error {
 		})
 		b.log.Debug("listening", "listener", l.Name(), "addr", l.Addr().String())
 	}
-	return ctx.Err()
+	for _, h := range b.hooks.lifecycle {
+		h.OnStarted()
+	}
+	return nil
 }
 
 // Serve starts the broker and blocks until ctx is done, then shuts down
@@ -146,6 +166,9 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 	}
 	b.closing = true
 	b.mu.Unlock()
+	for _, h := range b.hooks.lifecycle {
+		h.OnStopping()
+	}
 
 	for _, l := range b.listeners {
 		_ = l.Close()
@@ -171,7 +194,11 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 	}
 	b.wg.Wait()
 	b.stopTimers()
-	return b.store.Close()
+	err := b.store.Close()
+	for _, h := range b.hooks.lifecycle {
+		h.OnStopped()
+	}
+	return err
 }
 
 // Close stops the broker at once: listeners and connections are closed

@@ -162,6 +162,9 @@ func (c *Client) Subscribe(filter string, qos byte, fn func(*Message)) (cancel f
 
 	b.subs.Subscribe(filter, ls, so)
 	b.metrics.Subscriptions(1)
+	for _, h := range b.hooks.subscribed {
+		h.OnSubscribed(&c.info, Subscription{Filter: filter, QoS: so.qos})
+	}
 	if _, inner, shared := topics.ParseShared(filter); !shared {
 		var retained []*sessions.Message
 		b.retained.Match(inner, func(_ string, m *sessions.Message) bool {
@@ -184,6 +187,9 @@ func (c *Client) Subscribe(filter string, qos byte, fn func(*Message)) (cancel f
 			delete(c.subs, ls)
 			c.mu.Unlock()
 			b.untrack(ls)
+			for _, h := range b.hooks.unsubscribed {
+				h.OnUnsubscribed(&c.info, filter)
+			}
 		})
 	}
 	ls.cancel = cancel
@@ -329,7 +335,7 @@ func (l *localSub) run() {
 		m.QoS, m.Retain = d.QoS, d.Retain
 		l.fn(m)
 		l.b.stats.MessagesDelivered.Add(1)
-		l.b.metrics.MessageDelivered(d.QoS)
+		l.b.delivered(&l.owner.info, &d)
 	}
 }
 

@@ -180,10 +180,17 @@ func (c *conn) connect(fh packets.FixedHeader, body []byte) bool {
 			return false
 		}
 	}
-	_, _, err := b.attach(c, pk.CleanStart, expiry, window, w, &ack)
+	_, present, err := b.attach(c, pk.CleanStart, expiry, window, w, &ack)
 	if err != nil {
 		c.refuse(c.version, packets.ServerUnavailable)
 		return false
+	}
+	for _, h := range b.hooks.session {
+		if present {
+			h.OnSessionResumed(&c.info)
+		} else {
+			h.OnSessionCreated(&c.info)
+		}
 	}
 	b.claim(c.info.ID)
 	n := b.stats.Connected.Add(1)
@@ -290,6 +297,22 @@ func (c *conn) refuse(v packets.Version, code packets.ReasonCode) {
 	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
 	_, _ = c.nc.Write(buf)
 	c.b.log.Debug("connection refused", "client", c.info.ID, "remote", remoteString(c.nc), "code", code.Error())
+	c.b.refused(c, code)
+}
+
+// refused counts a refused connection and tells the hooks.
+func (b *Broker) refused(c *conn, code packets.ReasonCode) {
+	b.metrics.ConnectRefused(c.listener, code)
+	if len(b.hooks.refused) == 0 {
+		return
+	}
+	info := c.info
+	if info.Listener == "" {
+		info.Listener, info.Remote = c.listener, c.nc.RemoteAddr()
+	}
+	for _, h := range b.hooks.refused {
+		h.OnConnectRefused(&info, code)
+	}
 }
 
 // credentials collects what CONNECT presents for authentication.
@@ -317,6 +340,7 @@ func (c *conn) redirect(code packets.ReasonCode, ref string) {
 		_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
 		_, _ = c.nc.Write(buf)
 	}
+	c.b.refused(c, code)
 }
 
 // authenticate asks the Authenticator, if any.
@@ -330,6 +354,8 @@ func (b *Broker) authenticate(c *conn, pk *packets.Connect) packets.ReasonCode {
 	if err := b.authn.Authenticate(ctx, &cr); err != nil {
 		return codeOr(err, packets.NotAuthorized)
 	}
+	// What the Authenticator established stays with the connection.
+	c.info.Username, c.info.Attributes = cr.Username, cr.Attributes
 	return packets.Success
 }
 

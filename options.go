@@ -1,6 +1,8 @@
 package broker
 
 import (
+	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -8,11 +10,17 @@ import (
 	"github.com/ternmq/broker/storage"
 )
 
-// Option configures a Broker; pass them to New.
+// Option configures a Broker; pass them to New, which reports an option
+// given a value it cannot use.
 type Option func(*Broker)
 
+// invalid records a misuse of option name, for New to report.
+func (b *Broker) invalid(name, format string, args ...any) {
+	b.optErrs = append(b.optErrs, fmt.Errorf("broker: %s: "+format, append([]any{name}, args...)...))
+}
+
 // Limits bounds what clients may do. The zero value of a field means "use
-// the default" (see DefaultLimits); defaults are safe for production.
+// the default" (see DefaultLimits).
 type Limits struct {
 	MaxConnections    int           // simultaneous connections; 0: unlimited
 	MaxPacketSize     int           // largest packet accepted, in bytes
@@ -31,8 +39,12 @@ type Limits struct {
 	StorageTimeout    time.Duration // bound on one storage call; past it the call fails (0x83 to a v5 publisher)
 }
 
-// DefaultLimits are the limits used for every field left zero.
-var DefaultLimits = Limits{
+// DefaultLimits returns the limits used for every field left zero.
+func DefaultLimits() Limits { return defaultLimits }
+
+// defaultLimits is the one table of defaults: the library, mqttd's
+// default configuration (checked by a test) and the README read it.
+var defaultLimits = Limits{
 	MaxPacketSize:     1 << 20,
 	ReceiveMaximum:    1024,
 	MaxInflight:       4096,
@@ -46,7 +58,7 @@ var DefaultLimits = Limits{
 }
 
 func (l Limits) withDefaults() Limits {
-	d := DefaultLimits
+	d := defaultLimits
 	set(&d.MaxConnections, l.MaxConnections)
 	set(&d.MaxPacketSize, l.MaxPacketSize)
 	set(&d.ReceiveMaximum, l.ReceiveMaximum)
@@ -74,34 +86,94 @@ func set[T int | uint16 | uint32 | time.Duration](dst *T, v T) {
 
 // WithListener adds a listener; the broker serves it from Start until Close.
 func WithListener(l listeners.Listener) Option {
-	return func(b *Broker) { b.listeners = append(b.listeners, l) }
+	return func(b *Broker) {
+		if l == nil {
+			b.invalid("WithListener", "nil listener")
+			return
+		}
+		b.listeners = append(b.listeners, l)
+	}
 }
 
 // WithStorage sets the persistence backend (default: storage/memory).
 // The broker closes it on Shutdown or Close.
-func WithStorage(s storage.Store) Option { return func(b *Broker) { b.store = s } }
+func WithStorage(s storage.Store) Option {
+	return func(b *Broker) {
+		switch {
+		case s == nil:
+			b.invalid("WithStorage", "nil store")
+		case b.store != nil:
+			b.invalid("WithStorage", "given twice")
+		}
+		b.store = s
+	}
+}
 
 // WithAuthenticator sets who may connect (default: everyone).
-func WithAuthenticator(a Authenticator) Option { return func(b *Broker) { b.authn = a } }
+func WithAuthenticator(a Authenticator) Option {
+	return func(b *Broker) {
+		switch {
+		case a == nil:
+			b.invalid("WithAuthenticator", "nil")
+		case b.authn != nil:
+			b.invalid("WithAuthenticator", "given twice (combine them into one)")
+		}
+		b.authn = a
+	}
+}
 
 // WithAuthorizer sets who may publish and subscribe to what (default: all).
-func WithAuthorizer(a Authorizer) Option { return func(b *Broker) { b.authz = a } }
+func WithAuthorizer(a Authorizer) Option {
+	return func(b *Broker) {
+		switch {
+		case a == nil:
+			b.invalid("WithAuthorizer", "nil")
+		case b.authz != nil:
+			b.invalid("WithAuthorizer", "given twice (combine them into one)")
+		}
+		b.authz = a
+	}
+}
 
 // WithMetrics sets the receiver of metric events (default: none).
-func WithMetrics(m Metrics) Option { return func(b *Broker) { b.metrics = m } }
+func WithMetrics(m Metrics) Option {
+	return func(b *Broker) {
+		switch {
+		case m == nil:
+			b.invalid("WithMetrics", "nil")
+		case b.metrics != (NoMetrics{}):
+			b.invalid("WithMetrics", "given twice (combine them into one)")
+		}
+		b.metrics = m
+	}
+}
 
-// WithHooks registers lifecycle and message hooks. Each value may implement
-// any of ConnectHook, DisconnectHook, SubscribeHook, PublishHook and
-// DropHook; the broker finds out which by type assertion.
+// WithHooks registers lifecycle and message hooks. Each value implements
+// one or more of the hook interfaces of hooks.go (ConnectHook,
+// SubscribedHook, DeliveredHook, ...); the broker finds out which by type
+// assertion, and New refuses a value that implements none.
 func WithHooks(hooks ...any) Option {
-	return func(b *Broker) { b.hooks.add(hooks...) }
+	return func(b *Broker) {
+		for i, h := range hooks {
+			if !b.hooks.add(h) {
+				b.invalid("WithHooks", "argument %d (%T) implements no hook interface", i, h)
+			}
+		}
+	}
 }
 
 // WithLogger sets the logger (default: slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(b *Broker) { b.log = l } }
 
 // WithLimits sets the client limits; zero fields keep their defaults.
-func WithLimits(l Limits) Option { return func(b *Broker) { b.limits = l.withDefaults() } }
+func WithLimits(l Limits) Option {
+	return func(b *Broker) {
+		if err := l.validate(); err != nil {
+			b.invalid("WithLimits", "%v", err)
+		}
+		b.limits = l.withDefaults()
+	}
+}
 
 // features are the optional MQTT 5 capabilities, all available by default
 // and advertised in CONNACK when switched off [MQTT-3.2.2.3].
@@ -120,7 +192,15 @@ type features struct {
 // WithMaximumQoS caps the QoS clients may publish with (0 or 1; 2 is the
 // default). Subscriptions are granted at most this QoS; a v5 PUBLISH above
 // it is answered with DISCONNECT 0x9B [MQTT-3.2.2-11].
-func WithMaximumQoS(q byte) Option { return func(b *Broker) { b.feat.maxQoS = min(q, 2) } }
+func WithMaximumQoS(q byte) Option {
+	return func(b *Broker) {
+		if q > 2 {
+			b.invalid("WithMaximumQoS", "QoS %d (must be 0, 1 or 2)", q)
+			return
+		}
+		b.feat.maxQoS = q
+	}
+}
 
 // WithoutRetain makes retained messages unavailable [MQTT-3.2.2-14].
 func WithoutRetain() Option { return func(b *Broker) { b.feat.noRetain = true } }
@@ -136,7 +216,7 @@ func WithoutSharedSubscriptions() Option { return func(b *Broker) { b.feat.noSha
 
 // WithResponseInformation answers a v5 CONNECT that requests response
 // information with prefix + client identifier + "/", a topic base the client
-// may build response topics on [MQTT-3.2.2-?, 4.10].
+// may build response topics on [MQTT-3.1.2-28, 4.10].
 func WithResponseInformation(prefix string) Option {
 	return func(b *Broker) { b.feat.responseInfo = prefix }
 }
@@ -150,4 +230,28 @@ func WithSysInterval(d time.Duration) Option { return func(b *Broker) { b.feat.s
 // with the Server Reference ref [MQTT-4.11]. 3.1.x clients get return code 3.
 func WithRedirect(ref string, permanent bool) Option {
 	return func(b *Broker) { b.feat.serverRef, b.feat.moved = ref, permanent }
+}
+
+// validate reports a negative limit, which has no meaning.
+func (l Limits) validate() error {
+	var errs []error
+	neg := func(name string, v int64) {
+		if v < 0 {
+			errs = append(errs, fmt.Errorf("%s is negative (%d)", name, v))
+		}
+	}
+	neg("MaxConnections", int64(l.MaxConnections))
+	neg("MaxPacketSize", int64(l.MaxPacketSize))
+	neg("MaxInflight", int64(l.MaxInflight))
+	neg("MaxQueuedMessages", int64(l.MaxQueuedMessages))
+	neg("ConnectTimeout", int64(l.ConnectTimeout))
+	neg("WriteTimeout", int64(l.WriteTimeout))
+	neg("ConnectRate", int64(l.ConnectRate))
+	neg("PublishRate", int64(l.PublishRate))
+	neg("MaxSubscriptions", int64(l.MaxSubscriptions))
+	neg("StorageTimeout", int64(l.StorageTimeout))
+	if l.MaxPacketSize > 268435455 {
+		errs = append(errs, fmt.Errorf("MaxPacketSize %d is above MQTT's 268435455", l.MaxPacketSize))
+	}
+	return errors.Join(errs...)
 }

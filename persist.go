@@ -169,8 +169,8 @@ func (b *Broker) updateStored(s *session, q *storage.Queued) {
 func (b *Broker) restore(ctx context.Context) error {
 	var ferr error
 	err := b.store.Retained().Range(ctx, func(sm *storage.Message) bool {
-		if m := fromStored(sm); m != nil && !m.Expired(time.Now()) {
-			b.retained.Set(m.Topic, m)
+		if m := fromStored(sm); m != nil && !m.Expired(time.Now()) && b.retained.Set(m.Topic, m) {
+			b.metrics.Retained(1)
 		}
 		return true
 	})
@@ -184,6 +184,7 @@ func (b *Broker) restore(ctx context.Context) error {
 			return false
 		}
 		b.sessions[s.id] = s
+		b.restored(s)
 		return true
 	})
 	if err != nil {
@@ -270,7 +271,17 @@ func (b *Broker) loadSession(ctx context.Context, id string) error {
 		return nil
 	}
 	b.sessions[id] = s
+	b.restored(s)
 	return nil
+}
+
+// restored reports a session brought back from storage to the gauges, so
+// that they count what its end will subtract.
+func (b *Broker) restored(s *session) {
+	b.metrics.Sessions(1)
+	if n := len(s.subs); n > 0 {
+		b.metrics.Subscriptions(n)
+	}
 }
 
 // restoreQueue loads a session's stored deliveries, in order; those that

@@ -323,3 +323,17 @@ func (b *Broker) runPublishHooks(c *ClientInfo, m *sessions.Message) (*sessions.
 	}
 	return out, nil
 }
+
+// delivered counts a completed delivery (QoS 0 written, QoS 1/2
+// acknowledged) and tells the hooks. The caller holds no lock.
+func (b *Broker) delivered(c *ClientInfo, d *sessions.Delivery) {
+	b.metrics.MessageDelivered(d.QoS)
+	if len(b.hooks.delivered) == 0 {
+		return
+	}
+	m := exported(d.Msg, d.SubIDs, time.Now())
+	m.QoS, m.Retain = d.QoS, d.Retain
+	for _, h := range b.hooks.delivered {
+		h.OnDelivered(c, m)
+	}
+}

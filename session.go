@@ -142,10 +142,14 @@ func (s *session) expire() {
 	s.mu.Unlock()
 	b.mu.Unlock()
 	b.metrics.Sessions(-1)
+	b.metrics.SessionExpired()
 	b.forgetSession(s)
 	if w != nil {
 		b.publishWill(w) // the will is sent at the latest when the session ends [MQTT-3.1.3-9]
 		b.forgetWill(s.id)
+	}
+	for _, h := range b.hooks.session {
+		h.OnSessionExpired(s.id)
 	}
 }
 

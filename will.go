@@ -47,8 +47,15 @@ func (b *Broker) publishWill(w *will) {
 	if m.Retain {
 		_ = b.retain(m)
 	}
+	b.metrics.MessagePublished(w.info.Listener, m.QoS)
 	if _, err := b.route(m); err != nil {
 		b.log.Error("will not stored for every subscriber", "client", w.info.ID, "err", err)
+	}
+	if len(b.hooks.will) > 0 {
+		em := exported(m, nil, time.Now())
+		for _, h := range b.hooks.will {
+			h.OnWillPublished(&w.info, em)
+		}
 	}
 }
 

@@ -119,19 +119,18 @@ func (c *conn) writeLoop() {
 			var ok bool
 			before := len(buf)
 			buf, ok = c.appendDelivery(buf, &batch[i], now)
-			if ok && !batch[i].Release {
+			if !ok {
+				batch[i].Msg = nil // dropped: not delivered below
+				continue
+			}
+			if !batch[i].Release {
 				delivered++
 				b.metrics.PacketSent(c.listener, packets.PUBLISH, len(buf)-before)
-				if batch[i].QoS == 0 {
-					b.metrics.MessageDelivered(0)
-				}
 				if batch[i].Dup {
 					b.metrics.MessageRetried(batch[i].QoS)
 				}
 			}
 		}
-		clear(batch)
-		batch = batch[:0]
 		if len(buf) > 0 {
 			_ = c.nc.SetWriteDeadline(now.Add(b.limits.WriteTimeout))
 			n, err := c.nc.Write(buf)
@@ -144,6 +143,14 @@ func (c *conn) writeLoop() {
 				return
 			}
 		}
+		for i := range batch {
+			// QoS 0 is delivered once written; QoS 1 and 2 when acknowledged (acks.go).
+			if d := &batch[i]; d.Msg != nil && !d.Release && d.QoS == 0 {
+				b.delivered(&c.info, d)
+			}
+		}
+		clear(batch)
+		batch = batch[:0]
 		b.stats.MessagesDelivered.Add(int64(delivered))
 		buf = buf[:0]
 	}
