@@ -397,4 +397,3 @@ func (b *Broker) isClosing() bool {
 	defer b.mu.Unlock()
 	return b.closing
 }
-

@@ -251,10 +251,18 @@ func (c *conn) fail(err error, during string) {
 // disconnect sends DISCONNECT with code to an MQTT 5 client (nothing to
 // older ones, which have no server DISCONNECT) and closes the connection.
 // Safe from any goroutine; bounded by a one-second write deadline.
-func (c *conn) disconnect(code packets.ReasonCode) {
+func (c *conn) disconnect(code packets.ReasonCode) { c.disconnectRef(code, "") }
+
+// disconnectRef is disconnect with a Server Reference (v5), for 0x9C Use
+// another server and 0x9D Server moved [MQTT-4.11].
+func (c *conn) disconnectRef(code packets.ReasonCode, ref string) {
 	c.closeOnce.Do(func() {
 		if v5(c.version) && c.sess != nil {
 			p := packets.Disconnect{ReasonCode: code}
+			if ref != "" {
+				p.Properties.ServerReference = []byte(ref)
+				p.Properties.Present.Add(packets.PropServerReference)
+			}
 			buf, err := p.Append(nil, c.version)
 			if err != nil {
 				// Not a DISCONNECT reason code (0x86, 0x8C, ...): say
