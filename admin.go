@@ -150,7 +150,7 @@ func (b *Broker) Retained(filter string) ([]*Message, error) {
 	if err := topics.ValidateFilter([]byte(filter)); err != nil {
 		return nil, packets.TopicFilterInvalid
 	}
-	now := time.Now()
+	now := b.now()
 	var out []*Message
 	for _, m := range b.retainedMatching(filter) {
 		if !m.Expired(now) {

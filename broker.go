@@ -47,6 +47,7 @@ type Broker struct {
 	locals   map[*localSub]struct{}
 	closing  bool
 	optErrs  []error // misused options, reported by New
+	clock    Clock
 
 	hostOnce sync.Once
 	host     *Client // the host's own in-process Client (client.go)
@@ -74,6 +75,7 @@ func New(opts ...Option) (*Broker, error) {
 		sessions: make(map[string]*session),
 		conns:    make(map[*conn]struct{}),
 		startAt:  time.Now(),
+		clock:    systemClock{},
 		removers: make(chan struct{}, 256),
 		feat:     features{maxQoS: 2, sysInterval: 10 * time.Second},
 		id:       newBrokerID(),

@@ -105,7 +105,7 @@ func (c *Client) Publish(ctx context.Context, m *Message) (delivered int, err er
 	}
 	cp := *m
 	cp.ClientID = c.info.ID
-	cp.Received = time.Now()
+	cp.Received = b.now()
 	cp.SubscriptionIDs = nil
 	im, err := b.runPublishHooks(&c.info, b.internal(&cp))
 	if err != nil {
@@ -208,7 +208,7 @@ func (c *Client) Retained(filter string) ([]*Message, error) {
 		return nil, refusal(d, packets.UnspecifiedError)
 	}
 	all := b.retainedMatching(filter)
-	now := time.Now()
+	now := b.now()
 	out := make([]*Message, 0, len(all))
 	for _, m := range all {
 		if !m.Expired(now) && b.canRead(&c.info, m.Topic, m.QoS) {
@@ -326,7 +326,7 @@ func (l *localSub) run() {
 			return
 		}
 		l.mu.Unlock()
-		now := time.Now()
+		now := l.b.now()
 		if d.Msg.Expired(now) {
 			l.b.dropped(l.owner.info.ID, d.Msg, DropExpired)
 			continue

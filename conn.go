@@ -319,13 +319,13 @@ func (c *conn) teardown(cause error) {
 		}
 	} else if s.conn == nil && !s.ended {
 		if s.expiry != 0xFFFFFFFF && !b.closing {
-			s.expiryTimer = time.AfterFunc(time.Duration(s.expiry)*time.Second, s.expire)
+			s.expiryTimer = b.clock.AfterFunc(time.Duration(s.expiry)*time.Second, s.expire)
 		}
 		if w != nil && w.delay > 0 && !b.closing {
 			// Will delay: published later unless the session resumes first [MQTT-3.1.3-9].
 			delayed = true
 			s.will = w
-			s.willTimer = time.AfterFunc(time.Duration(w.delay)*time.Second, s.fireWill)
+			s.willTimer = b.clock.AfterFunc(time.Duration(w.delay)*time.Second, s.fireWill)
 		}
 	}
 	s.mu.Unlock()

@@ -64,7 +64,9 @@ func (r *recorder) OnSubscribe(c *broker.ClientInfo, s *broker.Subscription) err
 func (r *recorder) OnSubscribed(c *broker.ClientInfo, s broker.Subscription) {
 	r.add("subscribed %s %s %d", c.ID, s.Filter, s.QoS)
 }
-func (r *recorder) OnUnsubscribed(c *broker.ClientInfo, f string) { r.add("unsubscribed %s %s", c.ID, f) }
+func (r *recorder) OnUnsubscribed(c *broker.ClientInfo, f string) {
+	r.add("unsubscribed %s %s", c.ID, f)
+}
 func (r *recorder) OnPublish(c *broker.ClientInfo, m *broker.Message) error {
 	r.mu.Lock()
 	r.kept = append(r.kept, m)

@@ -69,7 +69,7 @@ func (c *conn) handlePublish(fh packets.FixedHeader, body []byte) error {
 	}
 	m := sessions.NewMessage(topic, pk.Payload, pk.QoS, pk.Retain, props)
 	m.Origin = c.info.ID
-	m.Created = time.Now()
+	m.Created = b.now()
 	if v5(c.version) && pk.Properties.Present.Has(packets.PropMessageExpiry) {
 		m.Expiry = m.Created.Add(time.Duration(b.capExpiry(pk.Properties.MessageExpiry)) * time.Second)
 	} else if b.limits.MaxMessageExpiry > 0 {
@@ -276,7 +276,7 @@ func (b *Broker) dropped(clientID string, m *sessions.Message, why DropReason) {
 	if len(b.hooks.drop) == 0 {
 		return
 	}
-	em := exported(m, nil, time.Now())
+	em := exported(m, nil, b.now())
 	for _, h := range b.hooks.drop {
 		h.OnDropped(clientID, em, why)
 	}
@@ -300,7 +300,7 @@ func (b *Broker) runPublishHooks(c *ClientInfo, m *sessions.Message) (*sessions.
 	if len(b.hooks.publish) == 0 {
 		return m, nil
 	}
-	now := time.Now()
+	now := b.now()
 	em := exported(m, nil, now)
 	for _, h := range b.hooks.publish {
 		if err := h.OnPublish(c, em); err != nil {
@@ -331,7 +331,7 @@ func (b *Broker) delivered(c *ClientInfo, d *sessions.Delivery) {
 	if len(b.hooks.delivered) == 0 {
 		return
 	}
-	m := exported(d.Msg, d.SubIDs, time.Now())
+	m := exported(d.Msg, d.SubIDs, b.now())
 	m.QoS, m.Retain = d.QoS, d.Retain
 	for _, h := range b.hooks.delivered {
 		h.OnDelivered(c, m)

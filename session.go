@@ -3,7 +3,6 @@ package broker
 import (
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/ternmq/broker/internal/sessions"
 	"github.com/ternmq/broker/packets"
@@ -44,8 +43,8 @@ type session struct {
 	awaitingRel map[uint16]struct{}     // inbound QoS 2 ids awaiting PUBREL
 	expiry      uint32                  // session expiry interval, seconds
 	will        *will
-	expiryTimer *time.Timer
-	willTimer   *time.Timer
+	expiryTimer Timer
+	willTimer   Timer
 	ended       bool
 	persisted   bool // saved in storage
 
