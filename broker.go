@@ -18,6 +18,9 @@ import (
 	"github.com/ternmq/broker/topics"
 )
 
+// Version is the broker version published in $SYS/broker/version.
+const Version = "tern 0.1.0"
+
 // ErrClosed is returned by Start, Publish and Subscribe after Shutdown or Close.
 var ErrClosed = errors.New("broker: closed")
 

@@ -2,7 +2,6 @@ package broker
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"time"
 
@@ -300,21 +299,6 @@ func (c *conn) refuse(v packets.Version, code packets.ReasonCode) {
 	c.b.refused(c, code)
 }
 
-// refused counts a refused connection and tells the hooks.
-func (b *Broker) refused(c *conn, code packets.ReasonCode) {
-	b.metrics.ConnectRefused(c.listener, code)
-	if len(b.hooks.refused) == 0 {
-		return
-	}
-	info := c.info
-	if info.Listener == "" {
-		info.Listener, info.Remote = c.listener, c.nc.RemoteAddr()
-	}
-	for _, h := range b.hooks.refused {
-		h.OnConnectRefused(&info, code)
-	}
-}
-
 // credentials collects what CONNECT presents for authentication.
 func (c *conn) credentials(pk *packets.Connect) Credentials {
 	cr := Credentials{ClientInfo: c.info}
@@ -357,19 +341,6 @@ func (b *Broker) authenticate(c *conn, pk *packets.Connect) packets.ReasonCode {
 	// What the Authenticator established stays with the connection.
 	c.info.Username, c.info.Attributes = cr.Username, cr.Attributes
 	return packets.Success
-}
-
-// codeOr returns the reason code err carries, or def.
-func codeOr(err error, def packets.ReasonCode) packets.ReasonCode {
-	var rc packets.ReasonCode
-	if errors.As(err, &rc) && rc.IsError() {
-		return rc
-	}
-	var pe *packets.Error
-	if errors.As(err, &pe) {
-		return pe.Code
-	}
-	return def
 }
 
 // newClientID makes a unique client identifier for a client that sent none.
@@ -438,7 +409,7 @@ func (c *conn) enhancedAuth(pk *packets.Connect) ([]byte, packets.ReasonCode) {
 			return nil, packets.NotAuthorized
 		}
 		if fh.Type != packets.AUTH {
-			// Only AUTH may follow until CONNACK [MQTT-4.12.0-?].
+			// Only AUTH may follow until CONNACK (section 4.12).
 			return nil, packets.ProtocolError
 		}
 		var a packets.Auth

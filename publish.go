@@ -258,6 +258,9 @@ func (b *Broker) accepts(to subscriber, so subscription, m *sessions.Message) bo
 	return b.canRead(to.client(), m.Topic, m.QoS)
 }
 
+// grantedQoS is the QoS a subscription delivers a message published at qos.
+func grantedQoS(published, subscribed byte) byte { return min(published, subscribed) }
+
 // delivery is what one subscription gets of m: granted QoS, retain flag
 // cleared unless Retain As Published [MQTT-3.3.1-9..13], identifier.
 func (b *Broker) delivery(m *sessions.Message, so subscription) sessions.Delivery {
@@ -266,30 +269,6 @@ func (b *Broker) delivery(m *sessions.Message, so subscription) sessions.Deliver
 		d.SubIDs = []uint32{so.id}
 	}
 	return d
-}
-
-// dropped counts a dropped delivery and tells the hooks. The caller holds
-// no lock: a DropHook may call back into the broker.
-func (b *Broker) dropped(clientID string, m *sessions.Message, why DropReason) {
-	b.stats.MessagesDropped.Add(1)
-	b.metrics.MessageDropped(why)
-	if len(b.hooks.drop) == 0 {
-		return
-	}
-	em := exported(m, nil, b.now())
-	for _, h := range b.hooks.drop {
-		h.OnDropped(clientID, em, why)
-	}
-}
-
-// droppedAll reports every message of ms as dropped and returns ms emptied
-// for reuse.
-func (b *Broker) droppedAll(clientID string, ms []*sessions.Message, why DropReason) []*sessions.Message {
-	for _, m := range ms {
-		b.dropped(clientID, m, why)
-	}
-	clear(ms)
-	return ms[:0]
 }
 
 // runPublishHooks hands the PublishHooks a copy of m they may change.
@@ -322,18 +301,4 @@ func (b *Broker) runPublishHooks(c *ClientInfo, m *sessions.Message) (*sessions.
 		out.Expiry = m.Expiry // unchanged: keep the exact instant
 	}
 	return out, nil
-}
-
-// delivered counts a completed delivery (QoS 0 written, QoS 1/2
-// acknowledged) and tells the hooks. The caller holds no lock.
-func (b *Broker) delivered(c *ClientInfo, d *sessions.Delivery) {
-	b.metrics.MessageDelivered(d.QoS)
-	if len(b.hooks.delivered) == 0 {
-		return
-	}
-	m := exported(d.Msg, d.SubIDs, b.now())
-	m.QoS, m.Retain = d.QoS, d.Retain
-	for _, h := range b.hooks.delivered {
-		h.OnDelivered(c, m)
-	}
 }

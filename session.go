@@ -6,7 +6,6 @@ import (
 
 	"github.com/ternmq/broker/internal/sessions"
 	"github.com/ternmq/broker/packets"
-	"github.com/ternmq/broker/topics"
 )
 
 // subscriber is what the router delivers to: a session, or a callback
@@ -180,15 +179,6 @@ func (s *session) unsubscribe(filter string) bool {
 		s.b.subs.Unsubscribe(filter, s)
 		s.b.metrics.Subscriptions(-1)
 	}
-	return ok
-}
-
-// grantedQoS is the QoS a subscription delivers a message published at qos.
-func grantedQoS(published, subscribed byte) byte { return min(published, subscribed) }
-
-// isShared reports whether filter is a shared subscription.
-func isShared(filter string) bool {
-	_, _, ok := topics.ParseShared(filter)
 	return ok
 }
 

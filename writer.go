@@ -189,7 +189,7 @@ func (c *conn) appendDelivery(buf []byte, d *sessions.Delivery, now time.Time) (
 			p.Properties.Present.Add(packets.PropSubscriptionID)
 		}
 		if c.aliasesOut != nil {
-			// Topic aliases towards the client save bytes [MQTT-3.3.2-?]:
+			// Topic aliases towards the client save bytes (section 3.3.2.3.4):
 			// after the first use of a topic, only the alias is sent.
 			if alias, known := c.aliasesOut.Lookup(d.Msg.Topic); alias != 0 {
 				p.Properties.TopicAlias = alias
