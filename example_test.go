@@ -136,7 +136,9 @@ func ExampleAuthorizer() {
 // noSecrets is the easy, two-question form of an Authorizer.
 type noSecrets struct{}
 
-func (noSecrets) CanPublish(_ *broker.ClientInfo, topic string) bool    { return !strings.HasPrefix(topic, "secret/") }
+func (noSecrets) CanPublish(_ *broker.ClientInfo, topic string) bool {
+	return !strings.HasPrefix(topic, "secret/")
+}
 func (noSecrets) CanSubscribe(_ *broker.ClientInfo, filter string) bool { return filter != "#" }
 
 func ExampleSimpleAuthorizer() {
@@ -249,4 +251,3 @@ func ExampleBroker_Disconnect() {
 	fmt.Println(b.Disconnect("sensor-17", packets.AdministrativeAction, ""))
 	// Output: broker: no such client
 }
-
