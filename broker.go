@@ -101,6 +101,9 @@ func New(opts ...Option) (*Broker, error) {
 	if b.store == nil {
 		b.store = memory.New()
 	}
+	if _, none := b.metrics.(NoMetrics); !none {
+		b.store = meter(b.store, b.metrics)
+	}
 	if err := b.restore(context.Background()); err != nil {
 		return nil, fmt.Errorf("broker: restoring from storage: %w", err)
 	}

@@ -55,6 +55,7 @@ type conn struct {
 	willOnClose bool                  // publish the will on teardown
 	hadWill     bool                  // CONNECT carried a will (stored until the connection ends)
 	connectedAt time.Time             // when CONNACK 0 was queued
+	samples     uint32                // PUBLISHes read, to sample timings
 	closeOnce   sync.Once
 	movedAway   atomic.Bool // another broker took the client: leave storage alone
 }
@@ -91,6 +92,7 @@ func (c *conn) serve() {
 		return
 	}
 	b.stats.BytesReceived.Add(int64(fh.Remaining + 2))
+	b.metrics.PacketReceived(c.listener, packets.CONNECT, fh.Remaining+2)
 	if !c.connect(fh, body) {
 		_ = c.nc.Close()
 		close(c.done)

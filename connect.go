@@ -294,7 +294,9 @@ func (c *conn) refuse(v packets.Version, code packets.ReasonCode) {
 		return
 	}
 	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
-	_, _ = c.nc.Write(buf)
+	if n, err := c.nc.Write(buf); err == nil {
+		c.b.metrics.PacketSent(c.listener, packets.CONNACK, n)
+	}
 	c.b.log.Debug("connection refused", "client", c.info.ID, "remote", remoteString(c.nc), "code", code.Error())
 	c.b.refused(c, code)
 }
@@ -322,7 +324,9 @@ func (c *conn) redirect(code packets.ReasonCode, ref string) {
 	}
 	if buf, err := ack.Append(nil, c.version); err == nil {
 		_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
-		_, _ = c.nc.Write(buf)
+		if n, err := c.nc.Write(buf); err == nil {
+			c.b.metrics.PacketSent(c.listener, packets.CONNACK, n)
+		}
 	}
 	c.b.refused(c, code)
 }
@@ -500,6 +504,9 @@ func (c *conn) writeConnack(ack *packets.Connack) {
 	_ = c.nc.SetWriteDeadline(time.Now().Add(c.b.limits.WriteTimeout))
 	n, werr := c.nc.Write(buf)
 	c.b.stats.BytesSent.Add(int64(n))
+	if werr == nil {
+		c.b.metrics.PacketSent(c.listener, packets.CONNACK, n)
+	}
 	s := c.sess
 	s.mu.Lock()
 	c.writing = false

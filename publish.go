@@ -15,8 +15,17 @@ import (
 func (c *conn) handlePublish(fh packets.FixedHeader, body []byte) error {
 	b := c.b
 	var pk packets.Publish
+	c.samples++
+	sample := c.samples%64 == 0 // timings for one PUBLISH in 64 (Metrics)
+	var t0 time.Time
+	if sample {
+		t0 = time.Now()
+	}
 	if err := pk.Decode(fh.Flags, body, c.version); err != nil {
 		return err
+	}
+	if sample {
+		b.metrics.PacketDecoded(time.Since(t0))
 	}
 	b.stats.MessagesReceived.Add(1)
 	if c.pubRate != nil && !c.pubRate.allow(time.Now()) {
@@ -85,7 +94,13 @@ func (c *conn) handlePublish(fh packets.FixedHeader, body []byte) error {
 			return c.ackPublish(&pk, packets.UnspecifiedError)
 		}
 	}
+	if sample {
+		t0 = time.Now()
+	}
 	n, err := b.routeFrom(m, c)
+	if sample {
+		b.metrics.MessageRouted(time.Since(t0))
+	}
 	if err != nil && pk.QoS > 0 {
 		// Not stored for every durable subscriber: never acknowledge what
 		// was not kept. v5 says why; 3.1.x has no code, so the connection
