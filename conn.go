@@ -58,6 +58,7 @@ type conn struct {
 	samples     uint32                // PUBLISHes read, to sample timings
 	closeOnce   sync.Once
 	movedAway   atomic.Bool // another broker took the client: leave storage alone
+	connacked   atomic.Bool // CONNACK 0 is written: a DISCONNECT may follow it
 }
 
 func newConn(b *Broker, listener string, nc net.Conn) *conn {
@@ -259,7 +260,9 @@ func (c *conn) disconnect(code packets.ReasonCode) { c.disconnectRef(code, "") }
 // another server and 0x9D Server moved [MQTT-4.11].
 func (c *conn) disconnectRef(code packets.ReasonCode, ref string) {
 	c.closeOnce.Do(func() {
-		if v5(c.version) && c.sess != nil {
+		// Nothing but CONNACK may come first [MQTT-3.2.0-1]: a connection
+		// taken over before its CONNACK went out is closed without a word.
+		if v5(c.version) && c.sess != nil && c.connacked.Load() {
 			p := packets.Disconnect{ReasonCode: code}
 			if ref != "" {
 				p.Properties.ServerReference = []byte(ref)

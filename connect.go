@@ -505,6 +505,7 @@ func (c *conn) writeConnack(ack *packets.Connack) {
 	n, werr := c.nc.Write(buf)
 	c.b.stats.BytesSent.Add(int64(n))
 	if werr == nil {
+		c.connacked.Store(true)
 		c.b.metrics.PacketSent(c.listener, packets.CONNACK, n)
 	}
 	s := c.sess

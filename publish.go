@@ -39,6 +39,14 @@ func (c *conn) handlePublish(fh packets.FixedHeader, body []byte) error {
 	}
 	topic := pk.Topic
 	if v5(c.version) {
+		if pk.Properties.Present.Has(packets.PropSubscriptionID) {
+			// Only the server sends Subscription Identifiers [MQTT-3.3.4-6].
+			return &packets.Error{Packet: packets.PUBLISH, Field: "subscription identifier", Reason: "sent by a client [MQTT-3.3.4-6]", Code: packets.ProtocolError}
+		}
+		if pk.Properties.Present.Has(packets.PropResponseTopic) && topics.ValidateName(pk.Properties.ResponseTopic) != nil {
+			// A Response Topic is a topic name: no wildcards [MQTT-3.3.2-14].
+			return &packets.Error{Packet: packets.PUBLISH, Field: "response topic", Reason: "not a valid topic name [MQTT-3.3.2-14]", Code: packets.ProtocolError}
+		}
 		if pk.Properties.Present.Has(packets.PropTopicAlias) {
 			t, err := c.aliases.Resolve(pk.Properties.TopicAlias, topic)
 			if err != nil {
