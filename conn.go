@@ -59,6 +59,7 @@ type conn struct {
 	closeOnce   sync.Once
 	movedAway   atomic.Bool // another broker took the client: leave storage alone
 	connacked   atomic.Bool // CONNACK 0 is written: a DISCONNECT may follow it
+	lingering   atomic.Bool // DISCONNECT sent: input is discarded until the close
 }
 
 func newConn(b *Broker, listener string, nc net.Conn) *conn {
@@ -110,11 +111,17 @@ func (c *conn) readLoop() error {
 		_ = c.nc.SetReadDeadline(time.Time{})
 	}
 	for {
+		if c.lingering.Load() {
+			return errLingering
+		}
 		if c.keep > 0 {
 			// Disconnect after 1.5 times the keep alive without a packet [MQTT-3.1.2-24].
 			_ = c.nc.SetReadDeadline(time.Now().Add(c.keep))
 		}
 		fh, body, err := c.r.Next()
+		if err == nil && c.lingering.Load() {
+			return errLingering // DISCONNECT sent: what follows is discarded
+		}
 		if err != nil {
 			_ = c.flushPending() // what was read completely is still routed
 			c.flushAcked()
@@ -280,11 +287,52 @@ func (c *conn) disconnectRef(code packets.ReasonCode, ref string) {
 			}
 			if err == nil {
 				_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
-				_, _ = c.nc.Write(buf)
+				if _, err := c.nc.Write(buf); err == nil {
+					c.lingerClose()
+					return
+				}
 			}
 		}
 		_ = c.nc.Close()
 	})
+}
+
+// lingerTime bounds how long input is discarded after a DISCONNECT.
+const lingerTime = time.Second
+
+// errLingering ends the reader once a DISCONNECT has been sent.
+var errLingering = errors.New("broker: connection closing")
+
+// lingerClose closes a connection after a DISCONNECT so that the client
+// reads the reason code: closing a socket with unread input makes the
+// kernel send a reset, and the client loses what it had not read. So the
+// write side is closed first, input is discarded until the client closes
+// or lingerTime passes, and only then is the socket closed. During
+// shutdown the connection is closed at once.
+func (c *conn) lingerClose() {
+	cw, ok := c.nc.(interface{ CloseWrite() error })
+	b := c.b
+	b.mu.Lock()
+	if !ok || b.closing {
+		b.mu.Unlock()
+		_ = c.nc.Close()
+		return
+	}
+	b.wg.Add(1)
+	b.mu.Unlock()
+	c.lingering.Store(true)
+	_ = cw.CloseWrite()
+	_ = c.nc.SetReadDeadline(time.Now().Add(lingerTime))
+	go func() {
+		defer b.wg.Done()
+		var buf [512]byte
+		for {
+			if _, err := c.nc.Read(buf[:]); err != nil {
+				break
+			}
+		}
+		_ = c.nc.Close()
+	}()
 }
 
 // close closes the network connection without a DISCONNECT.

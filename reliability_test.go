@@ -1,6 +1,8 @@
 package broker_test
 
 import (
+	"errors"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -111,5 +113,52 @@ func TestTakeoverNeverSendsDisconnectBeforeConnack(t *testing.T) {
 	}
 	if connacks.Load() < 1000 {
 		t.Fatalf("only %d CONNACKs in 1000 rounds", connacks.Load())
+	}
+}
+
+// TestReasonCodeSurvivesClose (finding 10): a client that keeps sending
+// after the broker's DISCONNECT can still read it. The broker half-closes
+// and discards input for a while (lingering close) instead of closing a
+// socket with unread input, which makes the kernel answer the client's
+// next segments with a reset: the client's writes fail and most client
+// libraries then drop the connection before reading the reason code.
+func TestReasonCodeSurvivesClose(t *testing.T) {
+	_, addr := startBroker(t, broker.WithSysInterval(-1), broker.WithLimits(broker.Limits{ReceiveMaximum: 2}))
+	c := dialRaw(t, addr)
+	c.v = packets.V5
+	c.connect(connect5("flood", true), packets.Success)
+	writeErr := make(chan error, 1)
+	go func() {
+		for i := 0; ; i++ {
+			var b []byte
+			for j := range 100 {
+				p := &packets.Publish{QoS: 2, PacketID: uint16((i*100+j)%60000 + 1), Topic: []byte("f"), Payload: make([]byte, 100)}
+				b, _ = p.Append(b, packets.V5)
+			}
+			if _, err := c.nc.Write(b); err != nil {
+				writeErr <- err
+				return
+			}
+		}
+	}()
+	for {
+		p, err := c.tryNext(5 * time.Second)
+		if err != nil {
+			t.Fatalf("no DISCONNECT read: %v", err)
+		}
+		if d, ok := p.(*packets.Disconnect); ok {
+			if d.ReasonCode != packets.ReceiveMaximumExceeded {
+				t.Fatalf("DISCONNECT 0x%02x, want 0x93", byte(d.ReasonCode))
+			}
+			break
+		}
+	}
+	select {
+	case err := <-writeErr:
+		t.Fatalf("the client's writes failed right after the DISCONNECT: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if _, err := c.tryNext(5 * time.Second); !errors.Is(err, io.EOF) {
+		t.Fatalf("after DISCONNECT: %v, want an orderly end of stream", err)
 	}
 }
