@@ -256,9 +256,10 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	l.mu.Unlock()
 	defer l.handlers.Done()
 	l.requests.Add(1)
-	// A deadline for the answer; streams move it before each write. It
-	// also replaces one a stream left on this keep-alive connection.
-	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(l.limits.RequestTimeout))
+	// A deadline for the answer, after RequestTimeout for the work;
+	// streams move it before each write. It also replaces one a stream
+	// left on this keep-alive connection.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(l.limits.RequestTimeout + l.limits.WriteTimeout))
 
 	endpoint, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
 	switch endpoint {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -86,10 +87,12 @@ func (l *Listener) publish(w http.ResponseWriter, r *http.Request, topic string)
 	}
 	defer c.Close()
 	deadline := time.Now().Add(l.limits.RequestTimeout)
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(deadline)
-	_ = rc.SetWriteDeadline(deadline)
+	_ = http.NewResponseController(w).SetReadDeadline(deadline)
 	m.Payload, err = l.readBody(w, r)
+	if errors.Is(err, errBodyTimeout) {
+		writeJSON(w, http.StatusRequestTimeout, errorBody{Error: err.Error()})
+		return
+	}
 	if err != nil {
 		writeError(w, statusOf(err), err)
 		return
@@ -118,6 +121,9 @@ func (l *Listener) tooLarge() error {
 	return &requestError{msg: "the body is larger than " + strconv.FormatInt(l.limits.MaxBodySize, 10) + " bytes", code: packets.PacketTooLarge}
 }
 
+// errBodyTimeout: the body did not arrive within RequestTimeout.
+var errBodyTimeout = errors.New("the body did not arrive in time")
+
 // readBody reads the whole body, at most MaxBodySize bytes.
 func (l *Listener) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	body := http.MaxBytesReader(w, r.Body, l.limits.MaxBodySize)
@@ -128,6 +134,9 @@ func (l *Listener) readBody(w http.ResponseWriter, r *http.Request) ([]byte, err
 	if _, err := buf.ReadFrom(body); err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return nil, l.tooLarge()
+		}
+		if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+			return nil, errBodyTimeout
 		}
 		return nil, malformed("reading the body: " + err.Error())
 	}
