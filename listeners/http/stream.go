@@ -115,7 +115,9 @@ func (s *stream) resumeFrom(seq uint64) bool {
 	if s.buf.len() > 0 {
 		oldest = s.buf.front().seq
 	}
-	if s.closed || seq >= s.next || seq+1 < oldest {
+	// seq must be an id handed out (at most sent) whose successors are
+	// all still buffered.
+	if s.closed || seq > s.sent || seq+1 < oldest {
 		return false
 	}
 	s.sent = seq
