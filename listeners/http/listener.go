@@ -55,8 +55,9 @@ type Limits struct {
 	ReadHeaderTimeout time.Duration
 	// IdleTimeout closes a keep-alive connection idle for this long.
 	IdleTimeout time.Duration
-	// WriteTimeout bounds one write of a stream: a reader whose TCP window
-	// stays shut for this long is disconnected.
+	// WriteTimeout bounds one write of a stream (a reader whose TCP window
+	// stays shut for this long is disconnected) and the writing of any
+	// other answer once its work is done.
 	WriteTimeout time.Duration
 	// KeepAlive is the interval of SSE comment lines sent on a quiet
 	// stream, so that proxies keep it open and a dead peer is noticed.

@@ -347,21 +347,14 @@ func (p *paho5) subscribe(t *testing.T, filter string, qos byte) {
 }
 
 // users is the test's Authenticator: user names with passwords, bearer
-// tokens that name a user, and anonymous clients when allowed. It records
-// the ClientInfo of the last client it accepted.
+// tokens that name a user, and anonymous clients when allowed.
 type users struct {
 	passwords map[string]string
 	tokens    map[string]string
 	anonymous bool
-
-	mu   sync.Mutex
-	last broker.ClientInfo
-	pass []byte
 }
 
 func (u *users) Authenticate(_ context.Context, c *broker.Credentials) error {
-	u.mu.Lock()
-	defer u.mu.Unlock()
 	switch {
 	case c.Username == "" && c.Password == nil:
 		if !u.anonymous {
@@ -378,14 +371,7 @@ func (u *users) Authenticate(_ context.Context, c *broker.Credentials) error {
 			return packets.BadUserNameOrPassword
 		}
 	}
-	u.last, u.pass = c.ClientInfo, c.Password
 	return nil
-}
-
-func (u *users) lastClient() (broker.ClientInfo, []byte) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return u.last, u.pass
 }
 
 // acl is the test's TopicAuthorizer: each user publishes and subscribes

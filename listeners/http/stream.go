@@ -244,7 +244,6 @@ func (r *registry) open(c *broker.Client, own string, filter string, qos byte) (
 	}
 	r.streams[s.id] = s
 	r.perUser[s.user]++
-	r.opened++
 	r.mu.Unlock()
 
 	// The subscription lives as long as the Client: closing the Client
@@ -256,6 +255,9 @@ func (r *registry) open(c *broker.Client, own string, filter string, qos byte) (
 		r.drop(s)
 		return nil, err
 	}
+	r.mu.Lock()
+	r.opened++
+	r.mu.Unlock()
 	return s, nil
 }
 
