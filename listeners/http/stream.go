@@ -106,9 +106,11 @@ func (s *stream) take(gen uint64, max int) (evs []event, last uint64, closed boo
 // eventID is the SSE id of the event seq.
 func (s *stream) eventID(seq uint64) string { return s.id + "-" + strconv.FormatUint(seq, 10) }
 
-// resumeFrom rewinds the stream to replay every event after seq; it fails
-// when some of them are no longer buffered.
-func (s *stream) resumeFrom(seq uint64) bool {
+// resumeFrom rewinds the stream to replay every event after seq and
+// attaches the caller as its reader (see attach), in one step so that the
+// stream cannot expire in between; it fails when some of those events are
+// no longer buffered.
+func (s *stream) resumeFrom(seq uint64) (gen uint64, kick <-chan struct{}, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	oldest := s.next
@@ -118,10 +120,11 @@ func (s *stream) resumeFrom(seq uint64) bool {
 	// seq must be an id handed out (at most sent) whose successors are
 	// all still buffered.
 	if s.closed || seq > s.sent || seq+1 < oldest {
-		return false
+		return 0, nil, false
 	}
 	s.sent = seq
-	return true
+	gen, kick = s.attachLocked()
+	return gen, kick, true
 }
 
 // attach makes the caller the stream's reader; a previous reader is told
@@ -130,6 +133,10 @@ func (s *stream) resumeFrom(seq uint64) bool {
 func (s *stream) attach() (uint64, <-chan struct{}) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.attachLocked()
+}
+
+func (s *stream) attachLocked() (uint64, <-chan struct{}) {
 	if s.kick != nil {
 		close(s.kick)
 	}
@@ -261,36 +268,37 @@ func (r *registry) open(c *broker.Client, own string, filter string, qos byte) (
 	return s, nil
 }
 
-// resume finds the stream of lastEventID ("<stream>-<seq>") and rewinds
-// it, if own opened it with the same filter and QoS and every event after
-// seq is still buffered. A stream of own's that cannot be resumed is
-// closed: its client starts over.
-func (r *registry) resume(lastEventID, own, filter string, qos byte) *stream {
+// resume finds the stream of lastEventID ("<stream>-<seq>"), rewinds it
+// and attaches the caller as its reader, if own opened it with the same
+// filter and QoS and every event after seq is still buffered. A stream of
+// own's that cannot be resumed is closed: its client starts over.
+func (r *registry) resume(lastEventID, own, filter string, qos byte) (s *stream, gen uint64, kick <-chan struct{}) {
 	id, seqText, ok := strings.Cut(lastEventID, "-")
 	if !ok {
-		return nil
+		return nil, 0, nil
 	}
 	seq, err := strconv.ParseUint(seqText, 10, 64)
 	if err != nil {
-		return nil
+		return nil, 0, nil
 	}
 	r.mu.Lock()
-	s := r.streams[id]
+	s = r.streams[id]
 	r.mu.Unlock()
 	if s == nil || s.owner != own || s.filter != filter || s.qos != qos {
-		return nil
+		return nil, 0, nil
 	}
-	if !s.resumeFrom(seq) {
+	gen, kick, ok = s.resumeFrom(seq)
+	if !ok {
 		s.mu.Lock()
 		s.closeLocked("gap")
 		s.mu.Unlock()
 		r.drop(s)
-		return nil
+		return nil, 0, nil
 	}
 	r.mu.Lock()
 	r.resumed++
 	r.mu.Unlock()
-	return s
+	return s, gen, kick
 }
 
 // drop forgets a closed stream and closes its Client. Before the

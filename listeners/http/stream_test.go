@@ -82,13 +82,20 @@ func TestStreamBuffer(t *testing.T) {
 	}
 	s.push(msg) // pushes out 1, which the reader has
 	s.push(msg) // pushes out 2
-	if !s.resumeFrom(2) || s.resumeFrom(1) {
+	resumes := func(seq uint64) bool {
+		g, _, ok := s.resumeFrom(seq)
+		if ok {
+			gen = g
+		}
+		return ok
+	}
+	if !resumes(2) || resumes(1) {
 		t.Error("resumeFrom: 2 should be possible (3.. buffered), 1 not (2 is gone)")
 	}
-	if s.resumeFrom(6) {
+	if resumes(6) {
 		t.Error("resumeFrom(6): 6 was never handed to a reader")
 	}
-	if !s.resumeFrom(2) {
+	if !resumes(2) {
 		t.Fatal("resumeFrom(2)")
 	}
 	s.push(msg) // 3 is not received: the stream closes

@@ -52,18 +52,24 @@ func (l *Listener) subscribe(w http.ResponseWriter, r *http.Request, filter stri
 		return
 	}
 	own := owner(c.Info(), secret)
-	var s *stream
+	var (
+		s    *stream
+		gen  uint64
+		kick <-chan struct{}
+	)
 	if lastID != "" {
-		s = l.streams.resume(lastID, own, filter, qos)
+		s, gen, kick = l.streams.resume(lastID, own, filter, qos)
 	}
 	resumed := s != nil
 	if resumed {
 		c.Close() // the stream acts as the Client that opened it
-	} else if s, err = l.streams.open(c, own, filter, qos); err != nil {
-		writeError(w, statusOf(err), err)
-		return
+	} else {
+		if s, err = l.streams.open(c, own, filter, qos); err != nil {
+			writeError(w, statusOf(err), err)
+			return
+		}
+		gen, kick = s.attach()
 	}
-	gen, kick := s.attach()
 	defer s.detach(gen)
 	if poll {
 		l.poll(w, r, s, gen, kick, resumed, wait, max)
