@@ -201,7 +201,7 @@ func (l *Listener) poll(w http.ResponseWriter, r *http.Request, s *stream, gen u
 		closed bool
 		reason string
 	)
-wait:
+loop:
 	for {
 		var kicked bool
 		evs, last, closed, reason, kicked = s.take(gen, max)
@@ -211,7 +211,7 @@ wait:
 		select {
 		case <-s.wake:
 		case <-timer.C:
-			break wait
+			break loop
 		case <-kick:
 		case <-r.Context().Done():
 			return
