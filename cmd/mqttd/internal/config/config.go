@@ -31,13 +31,15 @@ type Config struct {
 
 // Listener is one entry of listeners.
 type Listener struct {
-	// Type is the transport; only "tcp" so far (tls, websocket, http, coap
-	// and opcua will add fields of their own beside Address).
+	// Type is the transport: "tcp" or "http" (tls, websocket, coap and
+	// opcua will add blocks of their own beside Address, as http does).
 	Type string `yaml:"type"`
 	// Name identifies the listener in logs and metrics; it defaults to Type.
 	Name string `yaml:"name"`
 	// Address is host:port ("127.0.0.1:1883"; port 0 picks a free one).
 	Address string `yaml:"address"`
+	// HTTP holds the settings of a listener of type http (http.go).
+	HTTP *HTTP `yaml:"http"`
 }
 
 // Limits mirrors broker.Limits key for key (see there for their meaning).

@@ -11,7 +11,7 @@ import (
 )
 
 // listenerTypes are the accepted values of listeners[].type.
-var listenerTypes = []string{"tcp"}
+var listenerTypes = []string{"tcp", "http"}
 
 // storageTypes are the accepted values of storage.type.
 var storageTypes = []string{"memory", "bolt", "etcd"}
@@ -29,6 +29,7 @@ const maxPacketSize = 268435455 + 5
 func (d *decoder) validate(c *Config) error {
 	d.listeners(c.Listeners)
 	d.limits(&c.Limits)
+	d.httpListeners(c) // after limits: max_body_size defaults to max_packet_size
 	d.storage(&c.Storage)
 	d.log(&c.Log)
 	return d.err()
