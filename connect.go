@@ -102,7 +102,7 @@ func (c *conn) connect(fh packets.FixedHeader, body []byte) bool {
 		if pk.Properties.Present.Has(packets.PropMaximumPacketSize) {
 			c.maxOut = int(pk.Properties.MaximumPacketSize)
 		}
-		c.aliases = topics.NewAliasesIn(b.limits.TopicAliasMaximum)
+		c.aliases = topics.NewAliasesIn(b.limits.TopicAliasMaximum, b.limits.MaxAliasBytes)
 		if m := pk.Properties.TopicAliasMaximum; m > 0 {
 			c.aliasesOut = topics.NewAliasesOut(m) // never above the client's maximum [MQTT-3.3.2-10]
 		}

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"errors"
 	"fmt"
 	"time"
 	"unicode/utf8"
@@ -49,6 +50,9 @@ func (c *conn) handlePublish(fh packets.FixedHeader, body []byte) error {
 		}
 		if pk.Properties.Present.Has(packets.PropTopicAlias) {
 			t, err := c.aliases.Resolve(pk.Properties.TopicAlias, topic)
+			if errors.Is(err, topics.ErrAliasBytes) {
+				return &packets.Error{Packet: packets.PUBLISH, Field: "topic alias", Reason: err.Error(), Code: packets.QuotaExceeded}
+			}
 			if err != nil {
 				// Alias 0, above the maximum, or unknown [MQTT-3.3.2-8, 3.3.2-9].
 				return &packets.Error{Packet: packets.PUBLISH, Field: "topic alias", Reason: err.Error(), Code: packets.TopicAliasInvalid}

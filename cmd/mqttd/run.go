@@ -141,20 +141,32 @@ func closeListeners(ls []listeners.Listener) {
 // brokerLimits converts the configured limits; the fields match one to one.
 func brokerLimits(l config.Limits) broker.Limits {
 	return broker.Limits{
-		MaxConnections:    l.MaxConnections,
-		MaxPacketSize:     l.MaxPacketSize,
-		ReceiveMaximum:    l.ReceiveMaximum,
-		MaxInflight:       l.MaxInflight,
-		MaxQueuedMessages: l.MaxQueuedMessages,
-		ConnectTimeout:    l.ConnectTimeout,
-		KeepAliveMax:      l.KeepAliveMax,
-		MaxSessionExpiry:  l.MaxSessionExpiry,
-		MaxMessageExpiry:  l.MaxMessageExpiry,
-		TopicAliasMaximum: l.TopicAliasMaximum,
-		WriteTimeout:      l.WriteTimeout,
-		ConnectRate:       l.ConnectRate,
-		PublishRate:       l.PublishRate,
-		MaxSubscriptions:  l.MaxSubscriptions,
-		StorageTimeout:    l.StorageTimeout,
+		MaxConnections:        unlimited(l.MaxConnections),
+		MaxPendingConnections: unlimited(l.MaxPending),
+		MaxQueuedBytes:        unlimited(l.MaxQueuedBytes),
+		MaxAliasBytes:         unlimited(l.MaxAliasBytes),
+		MaxPacketSize:         l.MaxPacketSize,
+		ReceiveMaximum:        l.ReceiveMaximum,
+		MaxInflight:           l.MaxInflight,
+		MaxQueuedMessages:     l.MaxQueuedMessages,
+		ConnectTimeout:        l.ConnectTimeout,
+		KeepAliveMax:          l.KeepAliveMax,
+		MaxSessionExpiry:      l.MaxSessionExpiry,
+		MaxMessageExpiry:      l.MaxMessageExpiry,
+		TopicAliasMaximum:     l.TopicAliasMaximum,
+		WriteTimeout:          l.WriteTimeout,
+		ConnectRate:           l.ConnectRate,
+		PublishRate:           l.PublishRate,
+		MaxSubscriptions:      unlimited(l.MaxSubscriptions),
+		StorageTimeout:        l.StorageTimeout,
 	}
+}
+
+// unlimited maps the YAML's 0 ("no limit", as Mosquitto spells it) to the
+// library's -1; the library reads 0 as "the default".
+func unlimited(v int) int {
+	if v == 0 {
+		return -1
+	}
+	return v
 }

@@ -47,6 +47,9 @@ type Listener struct {
 // its own; cmd/mqttd copies the fields across.
 type Limits struct {
 	MaxConnections    int           `yaml:"max_connections"`
+	MaxPending        int           `yaml:"max_pending_connections"`
+	MaxQueuedBytes    int           `yaml:"max_queued_bytes"`
+	MaxAliasBytes     int           `yaml:"max_alias_bytes"`
 	MaxPacketSize     int           `yaml:"max_packet_size"`
 	ReceiveMaximum    uint16        `yaml:"receive_maximum"`
 	MaxInflight       int           `yaml:"max_inflight"`
