@@ -139,10 +139,10 @@ func dialAutopaho(t testing.TB, serverURL, id string, cfg autopaho.ClientConfig)
 	cfg.ConnectTimeout = 10 * time.Second
 	cfg.ReconnectBackoff = func(int) time.Duration { return 50 * time.Millisecond }
 	cfg.ClientID = id
-	cfg.OnPublishReceived = []func(paho.PublishReceived) (bool, error){func(r paho.PublishReceived) (bool, error) {
+	cfg.OnPublishReceived = append(cfg.OnPublishReceived, func(r paho.PublishReceived) (bool, error) {
 		in.add(r.Packet.Topic, r.Packet.Payload, r.Packet.QoS)
 		return true, nil
-	}}
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	cm, err := autopaho.NewConnection(ctx, cfg)
 	if err != nil {
