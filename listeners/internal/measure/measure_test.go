@@ -224,7 +224,9 @@ func TestIdleMemoryPerConnection(t *testing.T) {
 		dial func(addr string) dialer
 	}{
 		{"tcp", func(a string) dialer { return func(_, id string) (io.Closer, error) { return dialStream(a, id, nil) } }},
-		{"tls", func(a string) dialer { return func(_, id string) (io.Closer, error) { return dialStream(a, id, clientCfg) } }},
+		{"tls", func(a string) dialer {
+			return func(_, id string) (io.Closer, error) { return dialStream(a, id, clientCfg) }
+		}},
 		{"ws", func(a string) dialer {
 			return func(_, id string) (io.Closer, error) { return dialWS("ws://"+a+"/mqtt", id, nil) }
 		}},
