@@ -90,7 +90,7 @@ func child(kind string) error {
 	return nil
 }
 
-// broker is a child process serving one transport.
+// brokerProc is a child process serving one transport.
 type brokerProc struct {
 	cmd  *exec.Cmd
 	in   io.WriteCloser
@@ -146,9 +146,6 @@ func connectPacket(id string) []byte {
 	p := []byte{0x10, byte(12 + len(id)), 0, 4, 'M', 'Q', 'T', 'T', 4, 2, 0, 60, 0, byte(len(id))}
 	return append(p, id...)
 }
-
-// dialer opens one MQTT connection of a kind, CONNECT and CONNACK done.
-type dialer func(addr, id string) (io.Closer, error)
 
 func dialStream(addr, id string, cfg *tls.Config) (io.Closer, error) {
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
@@ -221,24 +218,18 @@ func TestIdleMemoryPerConnection(t *testing.T) {
 	clientCfg := &tls.Config{RootCAs: ca.Pool(), ServerName: "127.0.0.1"}
 	kinds := []struct {
 		name string
-		dial func(addr string) dialer
+		dial func(addr, id string) (io.Closer, error)
 	}{
-		{"tcp", func(a string) dialer { return func(_, id string) (io.Closer, error) { return dialStream(a, id, nil) } }},
-		{"tls", func(a string) dialer {
-			return func(_, id string) (io.Closer, error) { return dialStream(a, id, clientCfg) }
-		}},
-		{"ws", func(a string) dialer {
-			return func(_, id string) (io.Closer, error) { return dialWS("ws://"+a+"/mqtt", id, nil) }
-		}},
-		{"wss", func(a string) dialer {
-			return func(_, id string) (io.Closer, error) { return dialWS("wss://"+a+"/mqtt", id, clientCfg) }
-		}},
+		{"tcp", func(a, id string) (io.Closer, error) { return dialStream(a, id, nil) }},
+		{"tls", func(a, id string) (io.Closer, error) { return dialStream(a, id, clientCfg) }},
+		{"ws", func(a, id string) (io.Closer, error) { return dialWS("ws://"+a+"/mqtt", id, nil) }},
+		{"wss", func(a, id string) (io.Closer, error) { return dialWS("wss://"+a+"/mqtt", id, clientCfg) }},
 	}
 	var report strings.Builder
 	fmt.Fprintf(&report, "idle broker memory per connection, %d connections (live heap after GC + goroutine stacks):\n", n)
 	for _, k := range kinds {
 		p := startChild(t, k.name, env...)
-		dial := k.dial(p.addr)
+		dial := k.dial
 		// One connection first, so that one-time costs (pools, the TLS
 		// certificate, the HTTP server) are in the baseline.
 		c, err := dial(p.addr, "warm-up")
