@@ -232,12 +232,11 @@ func TestIdleMemoryPerConnection(t *testing.T) {
 		dial := k.dial
 		// One connection first, so that one-time costs (pools, the TLS
 		// certificate, the HTTP server) are in the baseline.
-		c, err := dial(p.addr, "warm-up")
+		warm, err := dial(p.addr, "warm-up")
 		if err != nil {
 			t.Fatalf("%s: %v", k.name, err)
 		}
-		c.Close()
-		time.Sleep(200 * time.Millisecond) // let the broker tear the warm-up down before the baseline
+		defer warm.Close()
 		h0, s0, g0 := p.mem(t)
 		conns := make([]io.Closer, 0, n)
 		for i := range n {
