@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -32,11 +33,39 @@ type Conn struct {
 	rerr error     // sticky: gorilla panics on reads after a failure
 
 	wmu       sync.Mutex
+	wdl       atomic.Pointer[time.Time] // the write deadline set by the user of the Conn
 	closeOnce sync.Once
 	closeErr  error
 }
 
-func newConn(ws *websocket.Conn, raw *rawConn) *Conn { return &Conn{ws: ws, raw: raw} }
+func newConn(ws *websocket.Conn, raw *rawConn) *Conn {
+	c := &Conn{ws: ws, raw: raw}
+	ws.SetPingHandler(c.pong)
+	return c
+}
+
+// pong answers a ping (RFC 6455 section 5.5.2) from the reading goroutine.
+// gorilla's own handler would write under the socket's current write
+// deadline, which the broker may have let expire between its writes; a
+// failed write would then break the connection for good. This one writes
+// between the broker's writes, under a deadline of its own, and puts the
+// broker's deadline back.
+func (c *Conn) pong(data string) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	deadline := time.Now().Add(closeWait)
+	_ = c.raw.Conn.SetWriteDeadline(deadline)
+	err := c.ws.WriteControl(websocket.PongMessage, []byte(data), deadline)
+	var restore time.Time
+	if t := c.wdl.Load(); t != nil {
+		restore = *t
+	}
+	_ = c.raw.Conn.SetWriteDeadline(restore)
+	if err != nil && !errors.Is(err, websocket.ErrCloseSent) {
+		return err
+	}
+	return nil
+}
 
 // Read reads the payload of binary messages, across message boundaries.
 // A close frame from the peer, or the connection ending, reads as io.EOF;
@@ -124,7 +153,10 @@ func (c *Conn) SetDeadline(t time.Time) error {
 func (c *Conn) SetReadDeadline(t time.Time) error { return c.raw.Conn.SetReadDeadline(t) }
 
 // SetWriteDeadline sets the deadline of writes, including one in progress.
-func (c *Conn) SetWriteDeadline(t time.Time) error { return c.raw.Conn.SetWriteDeadline(t) }
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	c.wdl.Store(&t)
+	return c.raw.Conn.SetWriteDeadline(t)
+}
 
 // rawConn is the hijacked connection under gorilla. Once owned by a Conn,
 // it ignores gorilla's write deadlines: gorilla applies the deadline it

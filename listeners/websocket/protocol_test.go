@@ -317,3 +317,46 @@ func TestConnReadsAcrossMessages(t *testing.T) {
 		t.Errorf("RemoteAddr %v, want the client's %v", nc.RemoteAddr(), c.LocalAddr())
 	}
 }
+
+// TestPingAnsweredAfterWriteDeadlinePassed: a WebSocket ping is answered
+// (RFC 6455 section 5.5.2) even when the write deadline the broker last
+// set has passed, and the connection goes on working afterwards.
+func TestPingAnsweredAfterWriteDeadlinePassed(t *testing.T) {
+	nc, c := serveOne(t)
+	if err := nc.SetWriteDeadline(time.Now().Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	pongs := make(chan string, 1)
+	c.SetPongHandler(func(data string) error { pongs <- data; return nil })
+	if err := c.WriteControl(gws.PingMessage, []byte("are you there"), time.Now().Add(5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	// The server reads (and so answers pings) only while the broker reads.
+	go func() { _, _ = nc.Read(make([]byte, 1)) }()
+	got := make(chan []byte, 1)
+	go func() {
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, p, err := c.ReadMessage() // runs the pong handler on the way
+		if err != nil {
+			p = []byte(err.Error())
+		}
+		got <- p
+	}()
+	select {
+	case data := <-pongs:
+		if data != "are you there" {
+			t.Errorf("pong %q, want the ping's data", data)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no pong")
+	}
+	if err := nc.SetWriteDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nc.Write([]byte("still here")); err != nil {
+		t.Fatalf("write after the pong: %v", err)
+	}
+	if p := <-got; string(p) != "still here" {
+		t.Errorf("client read %q, want \"still here\"", p)
+	}
+}
