@@ -76,3 +76,5 @@ func (l *Listener) AcceptErrors() uint64 { return l.ln.Errors() }
 
 // Close stops accepting new connections.
 func (l *Listener) Close() error { return l.ln.Close() }
+
+var _ listeners.Listener = (*Listener)(nil)

@@ -118,3 +118,5 @@ func (l *Listener) AcceptErrors() uint64 { return l.ln.Errors() }
 
 // Close stops accepting and removes the socket file.
 func (l *Listener) Close() error { return l.ln.Close() }
+
+var _ listeners.Listener = (*Listener)(nil)

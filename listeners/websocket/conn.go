@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/ternmq/broker/listeners"
 )
 
 // ErrTextFrame is the read error of a connection whose peer sent a text
@@ -200,3 +201,9 @@ type identityConn struct {
 
 // Identity returns the client certificate's Subject CN or first SAN.
 func (c *identityConn) Identity() string { return c.id }
+
+var (
+	_ net.Conn               = (*Conn)(nil)
+	_ listeners.TLSConn      = (*tlsConn)(nil)
+	_ listeners.IdentityConn = (*identityConn)(nil)
+)

@@ -98,3 +98,5 @@ func (l *Listener) Close() error {
 	})
 	return err
 }
+
+var _ listeners.Listener = (*Listener)(nil)
