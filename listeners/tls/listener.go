@@ -67,6 +67,9 @@ func New(name, address string, cfg *tls.Config, opts ...Option) (*Listener, erro
 	if cfg == nil || (len(cfg.Certificates) == 0 && cfg.GetCertificate == nil && cfg.GetConfigForClient == nil) {
 		return nil, errors.New("tls: the config has no certificate")
 	}
+	if cfg.GetConfigForClient == nil && cfg.ClientAuth < tls.VerifyClientCertIfGiven && identityOn(opts) {
+		return nil, errIdentityUnverified
+	}
 	ln, err := net.Listen("tcp", address)
 	if err != nil {
 		return nil, err
@@ -77,6 +80,9 @@ func New(name, address string, cfg *tls.Config, opts ...Option) (*Listener, erro
 // NewFromFiles listens on address and serves TLS with the certificate,
 // key and client CA of f, read now and again on each Reload.
 func NewFromFiles(name, address string, f Files, opts ...Option) (*Listener, error) {
+	if f.ClientAuth < tls.VerifyClientCertIfGiven && identityOn(opts) {
+		return nil, errIdentityUnverified
+	}
 	r, err := NewReloader(f)
 	if err != nil {
 		return nil, err
@@ -86,6 +92,19 @@ func NewFromFiles(name, address string, f Files, opts ...Option) (*Listener, err
 		return nil, err
 	}
 	return newListener(name, ln, r.Config(), r, opts), nil
+}
+
+// errIdentityUnverified refuses WithIdentity on a listener that does not
+// verify client certificates: every client would be refused.
+var errIdentityUnverified = errors.New("tls: WithIdentity needs verified client certificates (ClientAuth VerifyClientCertIfGiven or RequireAndVerifyClientCert)")
+
+// identityOn reports whether opts include WithIdentity.
+func identityOn(opts []Option) bool {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o.identity != 0
 }
 
 func newListener(name string, ln net.Listener, cfg *tls.Config, r *Reloader, opts []Option) *Listener {

@@ -157,3 +157,22 @@ func TestReloadWithoutFiles(t *testing.T) {
 		t.Errorf("Reload: %v, want ErrNotReloadable", err)
 	}
 }
+
+// TestIdentityNeedsVerifiedClientCertificates: WithIdentity on a listener
+// that does not verify client certificates is refused at construction,
+// since it could only refuse every client.
+func TestIdentityNeedsVerifiedClientCertificates(t *testing.T) {
+	dir := t.TempDir()
+	ca := testcerts.NewCA(t, "tern-test")
+	server := ca.Server(t)
+	cert, key := server.WriteFiles(t, dir, "server")
+	id := tlslistener.WithIdentity(tlslistener.IdentityCN)
+	if l, err := tlslistener.New("tls", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{server.TLS}}, id); err == nil {
+		l.Close()
+		t.Error("New accepted WithIdentity without client certificate verification")
+	}
+	if l, err := tlslistener.NewFromFiles("tls", "127.0.0.1:0", tlslistener.Files{Cert: cert, Key: key}, id); err == nil {
+		l.Close()
+		t.Error("NewFromFiles accepted WithIdentity without client certificate verification")
+	}
+}

@@ -33,6 +33,9 @@ func New(name, address string, opts ...Option) (*Listener, error) {
 	if o.tls != nil && len(o.tls.Certificates) == 0 && o.tls.GetCertificate == nil && o.tls.GetConfigForClient == nil {
 		return nil, errors.New("websocket: the TLS config has no certificate")
 	}
+	if o.identity != 0 && o.tls == nil {
+		return nil, errors.New("websocket: WithIdentity needs WithTLS (identities come from client certificates)")
+	}
 	ln, err := net.Listen("tcp", address)
 	if err != nil {
 		return nil, err
