@@ -35,7 +35,7 @@ func run(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	lns, err := openListeners(cfg.Listeners, logger)
+	lns, err := openListeners(cfg, logger)
 	if err != nil {
 		return errors.Join(err, store.Close())
 	}
@@ -59,6 +59,8 @@ func run(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 	if err := b.Start(ctx); err != nil && ctx.Err() == nil {
 		return errors.Join(err, b.Close())
 	}
+	stopReload := reloadOnSIGHUP(logger, lns)
+	defer stopReload()
 	logger.Info("tern listening",
 		"addr", strings.Join(addrs, ","),
 		"auth", "anonymous",
@@ -108,18 +110,24 @@ func openStorage(s config.Storage) (storage.Store, error) {
 
 // openListeners listens on every configured address; on failure it closes
 // those already open.
-func openListeners(cfgs []config.Listener, logger *slog.Logger) ([]listeners.Listener, error) {
+func openListeners(cfg *config.Config, logger *slog.Logger) ([]listeners.Listener, error) {
 	var open []listeners.Listener
-	for _, c := range cfgs {
+	for _, c := range cfg.Listeners {
 		var (
 			l   listeners.Listener
 			err error
 		)
 		switch c.Type {
 		case "tcp":
-			l, err = tcp.New(c.Name, c.Address)
+			l, err = tcp.New(c.Name, c.Address, tcp.WithLogger(logger))
 		case "http":
 			l, err = openHTTP(c, logger)
+		case "tls":
+			l, err = openTLS(c, cfg.Limits, logger)
+		case "websocket":
+			l, err = openWebSocket(c, cfg.Limits, logger)
+		case "unix":
+			l, err = openUnix(c, logger)
 		default:
 			err = fmt.Errorf("type %q is not built into this mqttd", c.Type)
 		}

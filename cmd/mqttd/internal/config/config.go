@@ -31,15 +31,40 @@ type Config struct {
 
 // Listener is one entry of listeners.
 type Listener struct {
-	// Type is the transport: "tcp" or "http" (tls, websocket, coap and
-	// opcua will add blocks of their own beside Address, as http does).
+	// Type is the transport: tcp, tls, websocket, unix or http (the HTTP
+	// bridge); types with settings of their own have keys or a block
+	// beside Address.
 	Type string `yaml:"type"`
 	// Name identifies the listener in logs and metrics; it defaults to Type.
 	Name string `yaml:"name"`
-	// Address is host:port ("127.0.0.1:1883"; port 0 picks a free one).
+	// Address is host:port ("127.0.0.1:1883"; port 0 picks a free one);
+	// every type but unix needs one.
 	Address string `yaml:"address"`
 	// HTTP holds the settings of a listener of type http (http.go).
 	HTTP *HTTP `yaml:"http"`
+
+	// Keys of the tls, websocket and unix types (tls.go, websocket.go,
+	// unix.go).
+
+	// TLS is the certificate of a tls listener, or of a websocket one
+	// serving wss.
+	TLS *TLS `yaml:"tls"`
+	// UseIdentityAsUsername takes the user name from the verified client
+	// certificate (tls, and websocket with tls), as Mosquitto's
+	// use_identity_as_username does.
+	UseIdentityAsUsername bool `yaml:"use_identity_as_username"`
+	// IdentityField is the part of the certificate that names the user:
+	// cn (the default) or san (the first Subject Alternative Name).
+	IdentityField string `yaml:"identity_field"`
+	// Path is the URL path of a websocket listener (default /mqtt), or the
+	// socket file of a unix listener.
+	Path string `yaml:"path"`
+	// AllowedOrigins are the origins a websocket listener accepts upgrades
+	// from ("https://app.example.com"); empty: any.
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	// Mode is the permissions of a unix listener's socket file, in octal
+	// ("0660"); empty: from the umask.
+	Mode string `yaml:"mode"`
 }
 
 // Limits mirrors broker.Limits key for key (see there for their meaning).

@@ -11,7 +11,7 @@ import (
 )
 
 // listenerTypes are the accepted values of listeners[].type.
-var listenerTypes = []string{"tcp", "http"}
+var listenerTypes = []string{"tcp", "tls", "websocket", "unix", "http"}
 
 // storageTypes are the accepted values of storage.type.
 var storageTypes = []string{"memory", "bolt", "etcd"}
@@ -82,7 +82,11 @@ func (d *decoder) listeners(ls []Listener) {
 		case !slices.Contains(listenerTypes, l.Type):
 			d.invalid(p+".type", "unknown listener type %q (one of: %s)", l.Type, strings.Join(listenerTypes, ", "))
 		}
-		if l.Address == "" {
+		if l.Type == "unix" {
+			if l.Address != "" {
+				d.invalid(p+".address", "is not used by a unix listener: its socket file is path")
+			}
+		} else if l.Address == "" {
 			d.invalid(p+".address", "is required (host:port, e.g. 127.0.0.1:1883)")
 		} else if _, _, err := net.SplitHostPort(l.Address); err != nil {
 			var ae *net.AddrError
@@ -98,7 +102,11 @@ func (d *decoder) listeners(ls []Listener) {
 			d.invalid(p+".name", "%q is also the name of listeners[%d]: give each listener a name of its own", l.Name, j)
 		}
 		names[l.Name] = i
+		d.tlsKeys(p, l)
+		d.websocketKeys(p, l)
+		d.unixKeys(p, l)
 	}
+	d.sharedAddresses(ls)
 }
 
 func (d *decoder) limits(l *Limits) {
