@@ -300,7 +300,7 @@ func (l *localSub) deliver(d sessions.Delivery) error {
 		l.mu.Unlock()
 		return nil
 	}
-	if !l.queue.Push(d) {
+	if max := l.b.limits.MaxQueuedBytes; (max > 0 && l.queue.Bytes()+d.Msg.Size() > max) || !l.queue.Push(d) {
 		l.mu.Unlock()
 		l.b.dropped(l.owner.info.ID, d.Msg, DropQueueFull)
 		return nil

@@ -162,3 +162,68 @@ func TestReasonCodeSurvivesClose(t *testing.T) {
 		t.Fatalf("after DISCONNECT: %v, want an orderly end of stream", err)
 	}
 }
+
+// TestQueuesAreBoundedByBytes (findings 4 and 5): an offline persistent
+// session's queue stops at Limits.MaxQueuedBytes, counting what messages
+// take in memory: a payload, and also every user property (an empty one
+// is 5 bytes on the wire and several times that in memory).
+func TestQueuesAreBoundedByBytes(t *testing.T) {
+	b, addr := startBroker(t, broker.WithSysInterval(-1), broker.WithLimits(broker.Limits{MaxQueuedBytes: 1 << 20, MaxPacketSize: 4 << 20}))
+	sub := dialRaw(t, addr)
+	sub.v = packets.V5
+	cp := connect5("offline", true)
+	withExpiry(&cp.Properties, 3600)
+	sub.connect(cp, packets.Success)
+	sub.subscribe(1, "big/#", 1)
+	sub.send(&packets.Disconnect{})
+	checkFor(t, 5*time.Second, func() error {
+		if st, ok := b.Session("offline"); !ok || st.Connected {
+			return errorf("session not offline yet")
+		}
+		return nil
+	})
+	pub := dialRaw(t, addr)
+	pub.v = packets.V5
+	pub.connect(connect5("pub", true), packets.Success)
+	for i := range 64 { // 64 x 64 KiB = 4 MiB offered
+		pub.send(&packets.Publish{QoS: 1, PacketID: uint16(i + 1), Topic: []byte("big/payload"), Payload: make([]byte, 64<<10)})
+		pub.next()
+	}
+	st, _ := b.Session("offline")
+	if st.Queued < 10 || st.Queued > 16 {
+		t.Fatalf("%d messages of 64 KiB queued under a 1 MiB limit", st.Queued)
+	}
+	dropped := b.Stats().Dropped
+	if dropped < 64-16 {
+		t.Fatalf("dropped %d", dropped)
+	}
+
+	// Properties count: 40,000 empty user properties are 200 KB on the
+	// wire and about 2 MB in memory, more than the whole limit.
+	if err := b.RemoveSession("offline"); err != nil {
+		t.Fatal(err)
+	}
+	sub2 := dialRaw(t, addr)
+	sub2.v = packets.V5
+	cp2 := connect5("offline2", true)
+	withExpiry(&cp2.Properties, 3600)
+	sub2.connect(cp2, packets.Success)
+	sub2.subscribe(1, "props/#", 1)
+	sub2.send(&packets.Disconnect{})
+	checkFor(t, 5*time.Second, func() error {
+		if st, ok := b.Session("offline2"); !ok || st.Connected {
+			return errorf("session not offline yet")
+		}
+		return nil
+	})
+	p := &packets.Publish{QoS: 1, PacketID: 100, Topic: []byte("props/x"), Payload: []byte("x")}
+	p.Properties.User = make([]packets.UserProperty, 40_000)
+	p.Properties.Present.Add(packets.PropUserProperty)
+	for range 3 {
+		pub.send(p)
+		pub.next()
+	}
+	if st, _ := b.Session("offline2"); st.Queued != 0 {
+		t.Fatalf("%d messages with 40,000 user properties queued under a 1 MiB limit", st.Queued)
+	}
+}

@@ -90,7 +90,7 @@ func (s *session) deliver(d sessions.Delivery) error {
 		}
 		return nil
 	}
-	if !s.queue.Push(d) {
+	if s.fullLocked(d.Msg) || !s.queue.Push(d) {
 		s.mu.Unlock()
 		s.b.unstore(s, d.Seq)
 		s.b.dropped(s.id, d.Msg, DropQueueFull)
@@ -101,6 +101,13 @@ func (s *session) deliver(d sessions.Delivery) error {
 	}
 	s.mu.Unlock()
 	return nil
+}
+
+// fullLocked reports whether m would take the session's queued and
+// in-flight messages above Limits.MaxQueuedBytes.
+func (s *session) fullLocked(m *sessions.Message) bool {
+	max := s.b.limits.MaxQueuedBytes
+	return max > 0 && s.queue.Bytes()+s.inflight.Bytes()+m.Size() > max
 }
 
 // endLocked discards the session's state: subscriptions, queue, in-flight
