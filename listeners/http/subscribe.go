@@ -127,6 +127,13 @@ func (l *Listener) sse(w http.ResponseWriter, r *http.Request, s *stream, gen ui
 		if kicked {
 			return
 		}
+		if closed && reason == "overflow" {
+			// The reader fell a whole buffer behind: cut it now rather
+			// than trickle the backlog to it.
+			data, _ := json.Marshal(map[string]string{"reason": reason})
+			l.write(w, rc, appendEvent(buf[:0], "close", "", data))
+			return
+		}
 		if len(evs) > 0 {
 			buf = buf[:0]
 			for _, e := range evs {
