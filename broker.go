@@ -47,6 +47,7 @@ type Broker struct {
 	mu       sync.Mutex          // guards sessions, conns, closing
 	sessions map[string]*session // by client identifier
 	conns    map[*conn]struct{}  // live connections
+	pending  map[*conn]struct{}  // connections whose CONNECT is not handled yet
 	locals   map[*localSub]struct{}
 	closing  bool
 	optErrs  []error // misused options, reported by New
@@ -77,6 +78,7 @@ func New(opts ...Option) (*Broker, error) {
 		retained: topics.NewRetained[*sessions.Message](),
 		sessions: make(map[string]*session),
 		conns:    make(map[*conn]struct{}),
+		pending:  make(map[*conn]struct{}),
 		startAt:  time.Now(),
 		clock:    systemClock{},
 		removers: make(chan struct{}, 256),
@@ -190,6 +192,9 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 	for c := range b.conns {
 		all = append(all, c)
 	}
+	for c := range b.pending {
+		_ = c.nc.Close() // not connected yet: nothing to say to it
+	}
 	b.mu.Unlock()
 	var dwg sync.WaitGroup
 	for _, c := range all {
@@ -225,17 +230,33 @@ func (b *Broker) Close() error {
 // ServeConn serves one MQTT connection until it ends; listeners call it, and
 // so can a host with a transport of its own. It closes nc.
 func (b *Broker) ServeConn(listener string, nc net.Conn) {
+	c := newConn(b, listener, nc)
 	b.mu.Lock()
 	if b.closing {
 		b.mu.Unlock()
 		_ = nc.Close()
 		return
 	}
+	if max := b.limits.MaxPendingConnections; max > 0 && len(b.pending) >= max {
+		// Connections that never send CONNECT must not use up the file
+		// descriptors real clients need: beyond the limit, close at once.
+		b.mu.Unlock()
+		b.stats.pendingRefused.Add(1)
+		_ = nc.Close()
+		return
+	}
+	b.pending[c] = struct{}{}
 	b.wg.Add(1)
 	b.mu.Unlock()
 	defer b.wg.Done()
-	c := newConn(b, listener, nc)
 	c.serve()
+}
+
+// connected takes c off the pending set once its CONNECT is handled.
+func (b *Broker) connected(c *conn) {
+	b.mu.Lock()
+	delete(b.pending, c)
+	b.mu.Unlock()
 }
 
 // drainInflight waits until no delivery is in flight or ctx is done;

@@ -56,6 +56,7 @@ type conn struct {
 	hadWill     bool                  // CONNECT carried a will (stored until the connection ends)
 	connectedAt time.Time             // when CONNACK 0 was queued
 	samples     uint32                // PUBLISHes read, to sample timings
+	slot        bool                  // holds a Limits.MaxConnections slot (reader goroutine only)
 	closeOnce   sync.Once
 	movedAway   atomic.Bool // another broker took the client: leave storage alone
 	connacked   atomic.Bool // CONNACK 0 is written: a DISCONNECT may follow it
@@ -81,6 +82,7 @@ func (c *conn) serve() {
 	_ = c.nc.SetReadDeadline(time.Now().Add(b.limits.ConnectTimeout))
 	fh, body, err := c.r.Next()
 	if err != nil {
+		b.connected(c)
 		c.fail(err, "reading CONNECT")
 		_ = c.nc.Close()
 		close(c.done)
@@ -88,6 +90,7 @@ func (c *conn) serve() {
 	}
 	if fh.Type != packets.CONNECT {
 		// The first packet must be CONNECT [MQTT-3.1.0-1].
+		b.connected(c)
 		c.fail(&packets.Error{Packet: fh.Type, Field: "packet type", Reason: "first packet is not CONNECT", Code: packets.ProtocolError}, "handshake")
 		_ = c.nc.Close()
 		close(c.done)
@@ -95,7 +98,10 @@ func (c *conn) serve() {
 	}
 	b.stats.BytesReceived.Add(int64(fh.Remaining + 2))
 	b.metrics.PacketReceived(c.listener, packets.CONNECT, fh.Remaining+2)
-	if !c.connect(fh, body) {
+	ok := c.connect(fh, body)
+	b.connected(c)
+	if !ok {
+		c.releaseSlot()
 		_ = c.nc.Close()
 		close(c.done)
 		return
@@ -395,6 +401,7 @@ func (c *conn) teardown(cause error) {
 		b.forgetWill(s.id)
 	}
 	b.stats.Connected.Add(-1)
+	c.releaseSlot()
 	b.metrics.ClientDisconnected(c.listener, time.Since(c.connectedAt))
 	for _, h := range b.hooks.disconnect {
 		h.OnDisconnect(&c.info, cause)
@@ -410,4 +417,25 @@ func remoteString(nc net.Conn) string {
 		return a.String()
 	}
 	return ""
+}
+
+// takeSlot reserves one of Limits.MaxConnections for c; reserving and
+// checking are one atomic step, so concurrent CONNECTs cannot exceed it.
+func (c *conn) takeSlot() bool {
+	b := c.b
+	n := b.stats.slots.Add(1)
+	c.slot = true
+	if max := b.limits.MaxConnections; max > 0 && n > int64(max) {
+		c.releaseSlot()
+		return false
+	}
+	return true
+}
+
+// releaseSlot gives c's slot back, once.
+func (c *conn) releaseSlot() {
+	if c.slot {
+		c.slot = false
+		c.b.stats.slots.Add(-1)
+	}
 }

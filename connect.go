@@ -63,7 +63,7 @@ func (c *conn) connect(fh packets.FixedHeader, body []byte) bool {
 		c.redirect(code, b.feat.serverRef)
 		return false
 	}
-	if max := b.limits.MaxConnections; max > 0 && b.stats.Connected.Load() >= int64(max) {
+	if !c.takeSlot() {
 		c.refuse(c.version, packets.QuotaExceeded)
 		return false
 	}

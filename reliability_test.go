@@ -2,6 +2,7 @@ package broker_test
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -225,5 +226,100 @@ func TestQueuesAreBoundedByBytes(t *testing.T) {
 	}
 	if st, _ := b.Session("offline2"); st.Queued != 0 {
 		t.Fatalf("%d messages with 40,000 user properties queued under a 1 MiB limit", st.Queued)
+	}
+}
+
+// TestPendingConnectionsHaveTheirOwnLimit (finding 1): connections that
+// never send CONNECT cannot take every file descriptor: beyond
+// MaxPendingConnections new ones are closed at once (and counted), while
+// a client that sends CONNECT is served.
+func TestPendingConnectionsHaveTheirOwnLimit(t *testing.T) {
+	b, addr := startBroker(t, broker.WithSysInterval(-1), broker.WithLimits(broker.Limits{MaxPendingConnections: 5, ConnectTimeout: time.Minute}))
+	var idle []net.Conn
+	for range 5 {
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		idle = append(idle, nc)
+	}
+	checkFor(t, 5*time.Second, func() error {
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			return err
+		}
+		defer nc.Close()
+		_ = nc.SetReadDeadline(time.Now().Add(time.Second))
+		if _, err := nc.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+			return errorf("sixth silent connection: %v, want closed", err)
+		}
+		return nil
+	})
+	if b.Stats().PendingRefused == 0 {
+		t.Fatal("PendingRefused not counted")
+	}
+	// One of the silent ones connects: a slot is free for a real client.
+	w := &rawClient{t: t, nc: idle[0], r: packets.NewReader(idle[0], 0), v: packets.V311}
+	w.connect(connectPacket("late", true), packets.Success)
+	dialRaw(t, addr).connect(connectPacket("real", true), packets.Success)
+}
+
+// TestMaxConnectionsUnderConcurrentConnects (code finding): the limit is
+// taken and checked in one step: 40 simultaneous CONNECTs under a limit of
+// 10 give exactly 10 CONNACK 0.
+func TestMaxConnectionsUnderConcurrentConnects(t *testing.T) {
+	_, addr := startBroker(t, broker.WithSysInterval(-1), broker.WithLimits(broker.Limits{MaxConnections: 10}))
+	var ok atomic.Int64
+	var wg sync.WaitGroup
+	conns := make(chan net.Conn, 40)
+	for i := range 40 {
+		wg.Go(func() {
+			nc, err := net.Dial("tcp", addr)
+			if err != nil {
+				return
+			}
+			conns <- nc
+			buf, _ := connectPacket(fmt.Sprintf("c%d", i), true).Append(nil, packets.V311)
+			_, _ = nc.Write(buf)
+			_ = nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+			fh, body, err := packets.NewReader(nc, 0).Next()
+			if err == nil && fh.Type == packets.CONNACK && len(body) == 2 && body[1] == 0 {
+				ok.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	close(conns)
+	for nc := range conns {
+		defer nc.Close()
+	}
+	if ok.Load() != 10 {
+		t.Fatalf("%d connections accepted under a limit of 10", ok.Load())
+	}
+}
+
+// TestCloseDoesNotWaitForSilentConnections (code finding): Close closes
+// connections that have not sent CONNECT instead of waiting for their
+// connect timeout.
+func TestCloseDoesNotWaitForSilentConnections(t *testing.T) {
+	b, addr := startBroker(t, broker.WithSysInterval(-1), broker.WithLimits(broker.Limits{ConnectTimeout: time.Minute}))
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	checkFor(t, 5*time.Second, func() error {
+		if b.Stats().ConnectionsTotal != 1 {
+			return errorf("not accepted yet")
+		}
+		return nil
+	})
+	start := time.Now()
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("Close took %v with a silent connection", d)
 	}
 }

@@ -17,6 +17,8 @@ type counters struct {
 	BytesSent          atomic.Int64
 	ProtocolViolations atomic.Int64 // connections closed for malformed or invalid packets
 	authzErrors        atomic.Int64 // authorization decisions that failed (Failed)
+	pendingRefused     atomic.Int64 // connections closed at once: too many had not sent CONNECT
+	slots              atomic.Int64 // connections holding a MaxConnections slot
 }
 
 // Stats is a copy of the broker's counters at one moment.
@@ -27,6 +29,7 @@ type Stats struct {
 	BytesReceived, BytesSent                     int64
 	ProtocolViolations                           int64
 	AuthorizationErrors                          int64 // decisions that could not be made (Failed)
+	PendingRefused                               int64 // connections closed at once: Limits.MaxPendingConnections had not sent CONNECT
 	Sessions, Subscriptions, Retained            int
 	Inflight, Queued                             int // deliveries sent and unacknowledged; waiting in session queues
 }
@@ -61,6 +64,7 @@ func (b *Broker) Stats() Stats {
 		BytesSent:           b.stats.BytesSent.Load(),
 		ProtocolViolations:  b.stats.ProtocolViolations.Load(),
 		AuthorizationErrors: b.stats.authzErrors.Load(),
+		PendingRefused:      b.stats.pendingRefused.Load(),
 		Inflight:            inflight,
 		Queued:              queued,
 		Sessions:            nsess,
