@@ -62,8 +62,17 @@ func (c *conn) writeLoop() {
 			s.mu.Unlock()
 			return
 		}
-		buf = append(buf, c.ctrl...)
-		c.ctrl = c.ctrl[:0]
+		if len(c.ctrl) > 0 {
+			buf = append(buf, c.ctrl...)
+			c.ctrl = c.ctrl[:0]
+			if cap(c.ctrl) > 64<<10 {
+				c.ctrl = nil // a burst is over: do not keep its buffer
+			}
+			select {
+			case c.ctrlTaken <- struct{}{}:
+			default:
+			}
+		}
 		size := 0
 		for len(batch) < maxBatch && size < maxBatchBytes {
 			d, ok := s.queue.Peek()
@@ -139,6 +148,11 @@ func (c *conn) writeLoop() {
 				c.close()
 				s.mu.Lock()
 				c.writing = false
+				c.dead = true // nothing more can be written: the reader's backpressure ends
+				select {
+				case c.ctrlTaken <- struct{}{}:
+				default:
+				}
 				s.mu.Unlock()
 				return
 			}
