@@ -97,12 +97,14 @@ func (c compareCase) String() string {
 }
 
 var (
-	anon   = func(id string) authtest.Login { return authtest.Login{ClientID: id} }
-	user   = func(name, id string) authtest.Login { return authtest.Login{ClientID: id, Username: name, Password: name + "-pw"} }
-	roger  = user("roger", "c-roger")
-	alice  = user("alice", "c-alice")
-	bob    = user("bob", "c-bob")
-	cases  = []compareCase{
+	anon = func(id string) authtest.Login { return authtest.Login{ClientID: id} }
+	user = func(name, id string) authtest.Login {
+		return authtest.Login{ClientID: id, Username: name, Password: name + "-pw"}
+	}
+	roger = user("roger", "c-roger")
+	alice = user("alice", "c-alice")
+	bob   = user("bob", "c-bob")
+	cases = []compareCase{
 		// aclfile.example, verbatim from Debian's mosquitto package.
 		{acl: "aclfile.example", op: opConnect, login: anon("c-anon")},
 		{acl: "aclfile.example", op: opConnect, login: roger},
