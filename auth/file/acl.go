@@ -16,14 +16,16 @@ import (
 // concurrent use, Reload included.
 type ACL struct {
 	path  string
+	opts  options
 	rules atomic.Pointer[rules]
 }
 
 var _ broker.Authorizer = (*ACL)(nil)
 
 // LoadACL reads the ACL file at path; an error names the line at fault.
-func LoadACL(path string, _ ...Option) (*ACL, error) {
-	a := &ACL{path: path}
+// A pattern without %c or %u is logged as a warning, as Mosquitto does.
+func LoadACL(path string, opts ...Option) (*ACL, error) {
+	a := &ACL{path: path, opts: buildOptions(opts)}
 	if err := a.Reload(); err != nil {
 		return nil, err
 	}
@@ -39,6 +41,11 @@ func (a *ACL) Reload() error {
 	rs, err := parseACL(a.path, data)
 	if err != nil {
 		return fmt.Errorf("acl file: %w", err)
+	}
+	for _, p := range rs.patterns {
+		if !p.hasC && !p.hasU {
+			a.opts.log.Warn("acl file: pattern without %c or %u applies to every client alike", "file", a.path, "pattern", p.filter)
+		}
 	}
 	a.rules.Store(rs)
 	return nil

@@ -228,7 +228,7 @@ func run(t *testing.T, v authtest.Version, addr string, obs authtest.Client, c c
 	if syncTopic == "" {
 		syncTopic = "tern-sync/" + c.login.ClientID
 	}
-	if code, err := cl.Subscribe(syncTopic); err != nil || code >= 0x80 {
+	if code, err := cl.Subscribe(syncTopic, 1); err != nil || code >= 0x80 {
 		t.Fatalf("subscribe to %s: 0x%02x %v", syncTopic, code, err)
 	}
 	payload := mark("probe")
@@ -238,7 +238,7 @@ func run(t *testing.T, v authtest.Version, addr string, obs authtest.Client, c c
 		}
 		defer func() { _, _ = obs.Publish(c.probe, "", true) }()
 	}
-	code, err = cl.Subscribe(c.topic)
+	code, err = cl.Subscribe(c.topic, 1)
 	if err != nil {
 		t.Fatalf("subscribe: %v", err)
 	}
@@ -282,7 +282,7 @@ func observer(t *testing.T, addr string) authtest.Client {
 	}
 	t.Cleanup(obs.Close)
 	for _, f := range []string{"#", "$SYS/#"} {
-		if code, err := obs.Subscribe(f); err != nil || code >= 0x80 {
+		if code, err := obs.Subscribe(f, 1); err != nil || code >= 0x80 {
 			t.Fatalf("observer subscribe %s: 0x%02x %v", f, code, err)
 		}
 	}

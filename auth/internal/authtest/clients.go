@@ -43,9 +43,9 @@ type Msg struct {
 
 // Client is a connected Paho client of either version.
 type Client interface {
-	// Subscribe subscribes to one filter at QoS 1 and returns the SUBACK
-	// code (0x00-0x02 granted, 0x80 or a v5 reason code refused).
-	Subscribe(filter string) (byte, error)
+	// Subscribe subscribes to one filter at QoS qos and returns the
+	// SUBACK code (0x00-0x02 granted, 0x80 or a v5 reason code refused).
+	Subscribe(filter string, qos byte) (byte, error)
 	// Publish publishes at QoS 1 and returns the PUBACK reason code (v5;
 	// always 0 for 3.1.1, whose PUBACK has none).
 	Publish(topic, payload string, retain bool) (byte, error)
@@ -102,8 +102,8 @@ func connect3(addr string, l Login) (Client, byte, error) {
 	return &client3{c: c, msgs: msgs}, 0, nil
 }
 
-func (c *client3) Subscribe(filter string) (byte, error) {
-	tok := c.c.Subscribe(filter, 1, nil)
+func (c *client3) Subscribe(filter string, qos byte) (byte, error) {
+	tok := c.c.Subscribe(filter, qos, nil)
 	if !tok.WaitTimeout(Timeout) {
 		return 0, errors.New("SUBSCRIBE timed out")
 	}
@@ -164,10 +164,10 @@ func connect5(addr string, l Login) (Client, byte, error) {
 	return &client5{c: c, msgs: msgs}, 0, nil
 }
 
-func (c *client5) Subscribe(filter string) (byte, error) {
+func (c *client5) Subscribe(filter string, qos byte) (byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
 	defer cancel()
-	sa, err := c.c.Subscribe(ctx, &paho5.Subscribe{Subscriptions: []paho5.SubscribeOptions{{Topic: filter, QoS: 1}}})
+	sa, err := c.c.Subscribe(ctx, &paho5.Subscribe{Subscriptions: []paho5.SubscribeOptions{{Topic: filter, QoS: qos}}})
 	if sa != nil && len(sa.Reasons) == 1 {
 		return sa.Reasons[0], nil
 	}
