@@ -30,6 +30,7 @@ func (d *decoder) validate(c *Config) error {
 	d.listeners(c.Listeners)
 	d.limits(&c.Limits)
 	d.storage(&c.Storage)
+	d.auth(&c.Auth)
 	d.log(&c.Log)
 	return d.err()
 }
