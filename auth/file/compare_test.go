@@ -13,7 +13,7 @@ import (
 
 	"github.com/ternmq/broker"
 	"github.com/ternmq/broker/auth/file"
-	"github.com/ternmq/broker/auth/internal/authtest"
+	"github.com/ternmq/broker/internal/authtest"
 )
 
 // The comparison: the same client operations, on the same password and ACL

@@ -7,7 +7,7 @@ import (
 
 	"github.com/ternmq/broker"
 	"github.com/ternmq/broker/auth/file"
-	"github.com/ternmq/broker/auth/internal/authtest"
+	"github.com/ternmq/broker/internal/authtest"
 )
 
 // TestPahoSubscribeFailure is the Paho interoperability suite's

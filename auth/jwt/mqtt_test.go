@@ -9,8 +9,8 @@ import (
 	gojwt "github.com/golang-jwt/jwt/v5"
 
 	"github.com/ternmq/broker"
-	"github.com/ternmq/broker/auth/internal/authtest"
 	"github.com/ternmq/broker/auth/jwt"
+	"github.com/ternmq/broker/internal/authtest"
 	"github.com/ternmq/broker/packets"
 )
 

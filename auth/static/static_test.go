@@ -11,8 +11,8 @@ import (
 
 	"github.com/ternmq/broker"
 	"github.com/ternmq/broker/auth"
-	"github.com/ternmq/broker/auth/internal/authtest"
 	"github.com/ternmq/broker/auth/static"
+	"github.com/ternmq/broker/internal/authtest"
 	"github.com/ternmq/broker/packets"
 )
 
