@@ -77,7 +77,7 @@ func openAuth(c config.Auth, log *slog.Logger) (_ *authSetup, err error) {
 			return nil, fmt.Errorf("auth.%w", err)
 		}
 		members = append(members, auth.Member{Name: "users", Authenticator: u, Authorizer: u})
-		parts = append(parts, fmt.Sprintf("users=%d", u.Len()))
+		parts = append(parts, fmt.Sprintf("users:%d", u.Len())) // no "=": the log value stays unquoted
 	}
 	if c.PasswordFile != "" {
 		p, err := file.LoadPasswords(c.PasswordFile, file.WithLogger(log))
@@ -103,7 +103,6 @@ func openAuth(c config.Auth, log *slog.Logger) (_ *authSetup, err error) {
 		})
 		s.closers = append(s.closers, s.expirer.Close)
 		s.hooks = append(s.hooks, s.expirer)
-		parts = append(parts, "jwt")
 	}
 	if c.ACLFile != "" {
 		parts = append(parts, "acl_file")
