@@ -25,7 +25,7 @@ type authSetup struct {
 	hooks   []any
 	summary string // one word for the "tern listening" line
 
-	reloaders []reloader
+	reloaders []authReloader
 	closers   []func()
 
 	// disconnect is the broker's "disconnect this client", for the JWT
@@ -34,8 +34,8 @@ type authSetup struct {
 	expirer    *jwt.Expirer
 }
 
-// reloader re-reads one source of credentials or rules.
-type reloader struct {
+// authReloader re-reads one source of credentials or rules.
+type authReloader struct {
 	name string
 	fn   func(context.Context) error
 }
@@ -85,7 +85,7 @@ func openAuth(c config.Auth, log *slog.Logger) (_ *authSetup, err error) {
 			return nil, fmt.Errorf("auth.password_file: %w", err)
 		}
 		members = append(members, auth.Member{Name: "password_file", Authenticator: p})
-		s.reloaders = append(s.reloaders, reloader{"password_file", func(context.Context) error { return p.Reload() }})
+		s.reloaders = append(s.reloaders, authReloader{"password_file", func(context.Context) error { return p.Reload() }})
 		parts = append(parts, "password_file")
 	}
 	if c.JWT != nil {
@@ -95,7 +95,7 @@ func openAuth(c config.Auth, log *slog.Logger) (_ *authSetup, err error) {
 		}
 		s.closers = append(s.closers, func() { _ = a.Close() })
 		members = append(members, auth.Member{Name: "jwt", Authenticator: a, Authorizer: a})
-		s.reloaders = append(s.reloaders, reloader{"jwt keys", a.Reload})
+		s.reloaders = append(s.reloaders, authReloader{"jwt keys", a.Reload})
 		s.expirer = jwt.NewExpirer(func(id string, code packets.ReasonCode) {
 			if f := s.disconnect.Load(); f != nil {
 				(*f)(id, code)
@@ -135,7 +135,7 @@ func (s *authSetup) fallbackAuthorizer(c config.Auth, log *slog.Logger) (broker.
 		if err != nil {
 			return nil, fmt.Errorf("auth.acl_file: %w", err)
 		}
-		s.reloaders = append(s.reloaders, reloader{"acl_file", func(context.Context) error { return a.Reload() }})
+		s.reloaders = append(s.reloaders, authReloader{"acl_file", func(context.Context) error { return a.Reload() }})
 		return a, nil
 	case c.ACL != nil:
 		a, err := static.NewACL(static.ACL{Publish: c.ACL.Publish, Subscribe: c.ACL.Subscribe, Deny: c.ACL.Deny})
