@@ -18,6 +18,9 @@ import (
 	"github.com/ternmq/broker/topics"
 )
 
+// Version is the broker version published in $SYS/broker/version.
+const Version = "tern 0.1.0"
+
 // ErrClosed is returned by Start, Publish and Subscribe after Shutdown or Close.
 var ErrClosed = errors.New("broker: closed")
 
@@ -47,6 +50,7 @@ type Broker struct {
 	locals   map[*localSub]struct{}
 	closing  bool
 	optErrs  []error // misused options, reported by New
+	clock    Clock
 
 	hostOnce sync.Once
 	host     *Client // the host's own in-process Client (client.go)
@@ -74,6 +78,7 @@ func New(opts ...Option) (*Broker, error) {
 		sessions: make(map[string]*session),
 		conns:    make(map[*conn]struct{}),
 		startAt:  time.Now(),
+		clock:    systemClock{},
 		removers: make(chan struct{}, 256),
 		feat:     features{maxQoS: 2, sysInterval: 10 * time.Second},
 		id:       newBrokerID(),
@@ -95,6 +100,9 @@ func New(opts ...Option) (*Broker, error) {
 	b.connRate = newRate(b.limits.ConnectRate)
 	if b.store == nil {
 		b.store = memory.New()
+	}
+	if _, none := b.metrics.(NoMetrics); !none {
+		b.store = meter(b.store, b.metrics)
 	}
 	if err := b.restore(context.Background()); err != nil {
 		return nil, fmt.Errorf("broker: restoring from storage: %w", err)

@@ -19,8 +19,9 @@ import (
 // Broker.Publish and Broker.Subscribe use a built-in Client for the host
 // itself (Listener "local", no Authenticator).
 type Client struct {
-	b    *Broker
-	info ClientInfo
+	b     *Broker
+	info  ClientInfo
+	since time.Time // when NewClient made it
 
 	mu     sync.Mutex
 	subs   map[*localSub]struct{}
@@ -53,7 +54,7 @@ func (b *Broker) NewClient(ctx context.Context, creds *Credentials) (*Client, er
 			return nil, code
 		}
 	}
-	c := &Client{b: b, info: cr.ClientInfo}
+	c := &Client{b: b, info: cr.ClientInfo, since: time.Now()}
 	for _, h := range b.hooks.connect {
 		if err := h.OnConnect(&c.info); err != nil {
 			code := codeOr(err, packets.NotAuthorized)
@@ -61,6 +62,7 @@ func (b *Broker) NewClient(ctx context.Context, creds *Credentials) (*Client, er
 			return nil, code
 		}
 	}
+	b.metrics.ClientConnected(c.info.Listener)
 	return c, nil
 }
 
@@ -105,7 +107,7 @@ func (c *Client) Publish(ctx context.Context, m *Message) (delivered int, err er
 	}
 	cp := *m
 	cp.ClientID = c.info.ID
-	cp.Received = time.Now()
+	cp.Received = b.now()
 	cp.SubscriptionIDs = nil
 	im, err := b.runPublishHooks(&c.info, b.internal(&cp))
 	if err != nil {
@@ -143,7 +145,7 @@ func (c *Client) Subscribe(filter string, qos byte, fn func(*Message)) (cancel f
 		return nil, refusal(d, packets.UnspecifiedError)
 	}
 	so := subscription{qos: d.grant(min(qos, 2, b.feat.maxQoS))}
-	ls := &localSub{b: b, owner: c, fn: fn, done: make(chan struct{})}
+	ls := &localSub{b: b, owner: c, fn: fn}
 	ls.queue.Max = b.limits.MaxQueuedMessages
 	c.mu.Lock()
 	if c.closed {
@@ -208,7 +210,7 @@ func (c *Client) Retained(filter string) ([]*Message, error) {
 		return nil, refusal(d, packets.UnspecifiedError)
 	}
 	all := b.retainedMatching(filter)
-	now := time.Now()
+	now := b.now()
 	out := make([]*Message, 0, len(all))
 	for _, m := range all {
 		if !m.Expired(now) && b.canRead(&c.info, m.Topic, m.QoS) {
@@ -236,6 +238,7 @@ func (c *Client) Close() {
 		ls.cancel()
 	}
 	if c != c.b.host {
+		c.b.metrics.ClientDisconnected(c.info.Listener, time.Since(c.since))
 		for _, h := range c.b.hooks.disconnect {
 			h.OnDisconnect(&c.info, nil)
 		}
@@ -287,7 +290,6 @@ type localSub struct {
 	queue   sessions.Queue
 	running bool
 	stopped bool
-	done    chan struct{} // closed when no callback goroutine runs after stop
 }
 
 func (l *localSub) client() *ClientInfo { return &l.owner.info }
@@ -319,14 +321,11 @@ func (l *localSub) run() {
 		d, ok := l.queue.Pop()
 		if !ok || l.stopped {
 			l.running = false
-			if l.stopped {
-				close(l.done)
-			}
 			l.mu.Unlock()
 			return
 		}
 		l.mu.Unlock()
-		now := time.Now()
+		now := l.b.now()
 		if d.Msg.Expired(now) {
 			l.b.dropped(l.owner.info.ID, d.Msg, DropExpired)
 			continue
@@ -339,23 +338,14 @@ func (l *localSub) run() {
 	}
 }
 
-// stop ends deliveries and waits for a running callback to return, unless
-// called from the callback itself.
+// stop ends deliveries: no callback starts after it returns. It does not
+// wait for a callback that is running (which may be the caller itself);
+// Shutdown waits for those through the broker's WaitGroup.
 func (l *localSub) stop() {
 	l.mu.Lock()
 	l.stopped = true
 	l.queue.Clear()
-	wait := l.running
-	if !wait {
-		close(l.done)
-	}
 	l.mu.Unlock()
-	if wait {
-		select {
-		case <-l.done:
-		case <-time.After(5 * time.Second):
-		}
-	}
 }
 
 // track registers an in-process subscription, unless the broker is closing.
@@ -397,4 +387,3 @@ func (b *Broker) isClosing() bool {
 	defer b.mu.Unlock()
 	return b.closing
 }
-

@@ -20,23 +20,28 @@ func (b *Broker) invalid(name, format string, args ...any) {
 }
 
 // Limits bounds what clients may do. The zero value of a field means "use
-// the default" (see DefaultLimits).
+// the default" (DefaultLimits, chosen so that a broker can face the
+// internet: the README explains each); where a field says so, a negative
+// value means "no limit".
 type Limits struct {
-	MaxConnections    int           // simultaneous connections; 0: unlimited
-	MaxPacketSize     int           // largest packet accepted, in bytes
-	ReceiveMaximum    uint16        // QoS>0 PUBLISHes a client may have unacknowledged towards the broker (v5)
-	MaxInflight       int           // QoS>0 deliveries unacknowledged towards a client
-	MaxQueuedMessages int           // deliveries queued per session; beyond, new ones are dropped and counted
-	ConnectTimeout    time.Duration // time allowed between accept and CONNECT
-	KeepAliveMax      uint16        // largest keep alive accepted, seconds (v5: Server Keep Alive; v3: refused above)
-	MaxSessionExpiry  uint32        // cap on the session expiry interval, seconds (0xFFFFFFFF: no cap)
-	MaxMessageExpiry  uint32        // cap on the message expiry interval, seconds (0: no cap)
-	TopicAliasMaximum uint16        // topic aliases a v5 client may use towards the broker
-	WriteTimeout      time.Duration // a write that cannot complete in this time closes the connection
-	ConnectRate       int           // CONNECTs accepted per second, broker-wide; 0: unlimited (v5: CONNACK 0x9F)
-	PublishRate       int           // PUBLISHes per second per client; 0: unlimited (v5: DISCONNECT 0x96)
-	MaxSubscriptions  int           // subscriptions per session; 0: unlimited (SUBACK 0x97)
-	StorageTimeout    time.Duration // bound on one storage call; past it the call fails (0x83 to a v5 publisher)
+	MaxConnections        int           // simultaneous connections (v5: CONNACK 0x97); -1: no limit
+	MaxPendingConnections int           // connections that have not finished CONNECT; beyond, new ones are closed at once; -1: no limit
+	MaxPacketSize         int           // largest packet accepted, in bytes
+	ReceiveMaximum        uint16        // QoS>0 PUBLISHes a client may have unacknowledged towards the broker (v5)
+	MaxInflight           int           // QoS>0 deliveries unacknowledged towards a client
+	MaxQueuedMessages     int           // deliveries queued per session; beyond, new ones are dropped and counted
+	MaxQueuedBytes        int           // bytes of messages queued per session (topic, payload, properties); beyond, new ones are dropped; -1: no limit
+	ConnectTimeout        time.Duration // time allowed between accept and CONNECT
+	KeepAliveMax          uint16        // largest keep alive accepted, seconds (v5: Server Keep Alive; v3: refused above)
+	MaxSessionExpiry      uint32        // cap on the session expiry interval, seconds, 3.1.x persistent sessions included (0xFFFFFFFF: no cap)
+	MaxMessageExpiry      uint32        // cap on the message expiry interval, seconds (0: no cap)
+	TopicAliasMaximum     uint16        // topic aliases a v5 client may use towards the broker
+	MaxAliasBytes         int           // bytes of topic names one connection's aliases may hold (DISCONNECT 0x97 beyond); -1: no limit
+	WriteTimeout          time.Duration // a write that cannot complete in this time closes the connection
+	ConnectRate           int           // CONNECTs accepted per second, broker-wide; 0: unlimited (v5: CONNACK 0x9F)
+	PublishRate           int           // PUBLISHes per second per client; 0: unlimited (v5: DISCONNECT 0x96)
+	MaxSubscriptions      int           // subscriptions per session (SUBACK 0x97); -1: no limit
+	StorageTimeout        time.Duration // bound on one storage call; past it the call fails (0x83 to a v5 publisher)
 }
 
 // DefaultLimits returns the limits used for every field left zero.
@@ -45,21 +50,29 @@ func DefaultLimits() Limits { return defaultLimits }
 // defaultLimits is the one table of defaults: the library, mqttd's
 // default configuration (checked by a test) and the README read it.
 var defaultLimits = Limits{
-	MaxPacketSize:     1 << 20,
-	ReceiveMaximum:    1024,
-	MaxInflight:       4096,
-	MaxQueuedMessages: 65536,
-	ConnectTimeout:    10 * time.Second,
-	KeepAliveMax:      65535,
-	MaxSessionExpiry:  0xFFFFFFFF,
-	TopicAliasMaximum: 65535,
-	WriteTimeout:      30 * time.Second,
-	StorageTimeout:    5 * time.Second,
+	MaxConnections:        100_000,
+	MaxPendingConnections: 10_000,
+	MaxPacketSize:         1 << 20,
+	ReceiveMaximum:        1024,
+	MaxInflight:           4096,
+	MaxQueuedMessages:     65536,
+	MaxQueuedBytes:        64 << 20,
+	ConnectTimeout:        10 * time.Second,
+	KeepAliveMax:          65535,
+	MaxSessionExpiry:      7 * 24 * 3600,
+	TopicAliasMaximum:     10,
+	MaxAliasBytes:         64 << 10,
+	WriteTimeout:          30 * time.Second,
+	MaxSubscriptions:      10_000,
+	StorageTimeout:        5 * time.Second,
 }
 
 func (l Limits) withDefaults() Limits {
 	d := defaultLimits
 	set(&d.MaxConnections, l.MaxConnections)
+	set(&d.MaxPendingConnections, l.MaxPendingConnections)
+	set(&d.MaxQueuedBytes, l.MaxQueuedBytes)
+	set(&d.MaxAliasBytes, l.MaxAliasBytes)
 	set(&d.MaxPacketSize, l.MaxPacketSize)
 	set(&d.ReceiveMaximum, l.ReceiveMaximum)
 	set(&d.MaxInflight, min(l.MaxInflight, 65535)) // packet identifiers are 16-bit
@@ -77,10 +90,15 @@ func (l Limits) withDefaults() Limits {
 	return d
 }
 
-// set replaces *dst by v when v is above zero (zero keeps the default).
+// set replaces *dst by v unless v is zero (zero keeps the default); a
+// negative v (no limit, where a field allows it) becomes 0, which the
+// broker reads as "no limit".
 func set[T int | uint16 | uint32 | time.Duration](dst *T, v T) {
-	if v > 0 {
+	switch {
+	case v > 0:
 		*dst = v
+	case v < 0:
+		*dst = 0
 	}
 }
 
@@ -240,7 +258,6 @@ func (l Limits) validate() error {
 			errs = append(errs, fmt.Errorf("%s is negative (%d)", name, v))
 		}
 	}
-	neg("MaxConnections", int64(l.MaxConnections))
 	neg("MaxPacketSize", int64(l.MaxPacketSize))
 	neg("MaxInflight", int64(l.MaxInflight))
 	neg("MaxQueuedMessages", int64(l.MaxQueuedMessages))
@@ -248,7 +265,6 @@ func (l Limits) validate() error {
 	neg("WriteTimeout", int64(l.WriteTimeout))
 	neg("ConnectRate", int64(l.ConnectRate))
 	neg("PublishRate", int64(l.PublishRate))
-	neg("MaxSubscriptions", int64(l.MaxSubscriptions))
 	neg("StorageTimeout", int64(l.StorageTimeout))
 	if l.MaxPacketSize > 268435455 {
 		errs = append(errs, fmt.Errorf("MaxPacketSize %d is above MQTT's 268435455", l.MaxPacketSize))

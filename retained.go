@@ -1,8 +1,6 @@
 package broker
 
 import (
-	"time"
-
 	"github.com/ternmq/broker/internal/sessions"
 )
 
@@ -30,7 +28,7 @@ func (b *Broker) retain(m *sessions.Message) error {
 		b.metrics.Retained(1)
 	}
 	if len(b.hooks.retained) > 0 {
-		em := exported(m, nil, time.Now())
+		em := exported(m, nil, b.now())
 		for _, h := range b.hooks.retained {
 			h.OnRetained(m.Topic, em)
 		}

@@ -3,11 +3,9 @@ package broker
 import (
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/ternmq/broker/internal/sessions"
 	"github.com/ternmq/broker/packets"
-	"github.com/ternmq/broker/topics"
 )
 
 // subscriber is what the router delivers to: a session, or a callback
@@ -44,8 +42,8 @@ type session struct {
 	awaitingRel map[uint16]struct{}     // inbound QoS 2 ids awaiting PUBREL
 	expiry      uint32                  // session expiry interval, seconds
 	will        *will
-	expiryTimer *time.Timer
-	willTimer   *time.Timer
+	expiryTimer Timer
+	willTimer   Timer
 	ended       bool
 	persisted   bool // saved in storage
 
@@ -181,15 +179,6 @@ func (s *session) unsubscribe(filter string) bool {
 		s.b.subs.Unsubscribe(filter, s)
 		s.b.metrics.Subscriptions(-1)
 	}
-	return ok
-}
-
-// grantedQoS is the QoS a subscription delivers a message published at qos.
-func grantedQoS(published, subscribed byte) byte { return min(published, subscribed) }
-
-// isShared reports whether filter is a shared subscription.
-func isShared(filter string) bool {
-	_, _, ok := topics.ParseShared(filter)
 	return ok
 }
 

@@ -118,7 +118,7 @@ func (c *conn) subscribe(sub *packets.Subscription, subID uint32) (packets.Reaso
 	existed := c.sess.subscribe(filter, so)
 	b.persistSubscription(c.sess, filter, so)
 	code := packets.ReasonCode(so.qos)
-	// Retained messages: not for shared subscriptions [MQTT-4.8.2-?], and per
+	// Retained messages: not for shared subscriptions (MQTT 5.0 section 4.8.2), and per
 	// Retain Handling [MQTT-3.3.1-9, 3.3.1-10, 3.3.1-11].
 	if shared || so.rh == 2 || (so.rh == 1 && existed) {
 		return code, nil, nil

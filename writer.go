@@ -55,7 +55,7 @@ func (c *conn) writeLoop() {
 	var expired []uint64                // stored sequence numbers of expired deliveries
 	var expiredMsgs []*sessions.Message // reported after s.mu is released
 	for {
-		now := time.Now()
+		now := b.now() // message expiry; deadlines use the real time
 		s.mu.Lock()
 		if c.dead {
 			c.writing = false
@@ -132,7 +132,7 @@ func (c *conn) writeLoop() {
 			}
 		}
 		if len(buf) > 0 {
-			_ = c.nc.SetWriteDeadline(now.Add(b.limits.WriteTimeout))
+			_ = c.nc.SetWriteDeadline(time.Now().Add(b.limits.WriteTimeout))
 			n, err := c.nc.Write(buf)
 			b.stats.BytesSent.Add(int64(n))
 			if err != nil {
@@ -189,7 +189,7 @@ func (c *conn) appendDelivery(buf []byte, d *sessions.Delivery, now time.Time) (
 			p.Properties.Present.Add(packets.PropSubscriptionID)
 		}
 		if c.aliasesOut != nil {
-			// Topic aliases towards the client save bytes [MQTT-3.3.2-?]:
+			// Topic aliases towards the client save bytes (section 3.3.2.3.4):
 			// after the first use of a topic, only the alias is sent.
 			if alias, known := c.aliasesOut.Lookup(d.Msg.Topic); alias != 0 {
 				p.Properties.TopicAlias = alias

@@ -32,13 +32,40 @@ type Config struct {
 
 // Listener is one entry of listeners.
 type Listener struct {
-	// Type is the transport; only "tcp" so far (tls, websocket, http, coap
-	// and opcua will add fields of their own beside Address).
+	// Type is the transport: tcp, tls, websocket, unix or http (the HTTP
+	// bridge); types with settings of their own have keys or a block
+	// beside Address.
 	Type string `yaml:"type"`
 	// Name identifies the listener in logs and metrics; it defaults to Type.
 	Name string `yaml:"name"`
-	// Address is host:port ("127.0.0.1:1883"; port 0 picks a free one).
+	// Address is host:port ("127.0.0.1:1883"; port 0 picks a free one);
+	// every type but unix needs one.
 	Address string `yaml:"address"`
+	// HTTP holds the settings of a listener of type http (http.go).
+	HTTP *HTTP `yaml:"http"`
+
+	// Keys of the tls, websocket and unix types (tls.go, websocket.go,
+	// unix.go).
+
+	// TLS is the certificate of a tls listener, or of a websocket one
+	// serving wss.
+	TLS *TLS `yaml:"tls"`
+	// UseIdentityAsUsername takes the user name from the verified client
+	// certificate (tls, and websocket with tls), as Mosquitto's
+	// use_identity_as_username does.
+	UseIdentityAsUsername bool `yaml:"use_identity_as_username"`
+	// IdentityField is the part of the certificate that names the user:
+	// cn (the default) or san (the first Subject Alternative Name).
+	IdentityField string `yaml:"identity_field"`
+	// Path is the URL path of a websocket listener (default /mqtt), or the
+	// socket file of a unix listener.
+	Path string `yaml:"path"`
+	// AllowedOrigins are the origins a websocket listener accepts upgrades
+	// from ("https://app.example.com"); empty: any.
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	// Mode is the permissions of a unix listener's socket file, in octal
+	// ("0660"); empty: from the umask.
+	Mode string `yaml:"mode"`
 }
 
 // Limits mirrors broker.Limits key for key (see there for their meaning).
@@ -46,6 +73,9 @@ type Listener struct {
 // its own; cmd/mqttd copies the fields across.
 type Limits struct {
 	MaxConnections    int           `yaml:"max_connections"`
+	MaxPending        int           `yaml:"max_pending_connections"`
+	MaxQueuedBytes    int           `yaml:"max_queued_bytes"`
+	MaxAliasBytes     int           `yaml:"max_alias_bytes"`
 	MaxPacketSize     int           `yaml:"max_packet_size"`
 	ReceiveMaximum    uint16        `yaml:"receive_maximum"`
 	MaxInflight       int           `yaml:"max_inflight"`
