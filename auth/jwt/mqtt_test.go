@@ -2,7 +2,6 @@ package jwt_test
 
 import (
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -11,7 +10,6 @@ import (
 	"github.com/ternmq/broker"
 	"github.com/ternmq/broker/auth/jwt"
 	"github.com/ternmq/broker/internal/authtest"
-	"github.com/ternmq/broker/packets"
 )
 
 var secret = []byte("0123456789abcdef0123456789abcdef")
@@ -25,40 +23,21 @@ func token(t *testing.T, claims gojwt.MapClaims) string {
 	return s
 }
 
-// disconnects records what an Expirer asked to disconnect.
-type disconnects struct {
-	mu  sync.Mutex
-	ids []string
-	rcs []packets.ReasonCode
-}
-
-func (d *disconnects) record(id string, rc packets.ReasonCode) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.ids, d.rcs = append(d.ids, id), append(d.rcs, rc)
-}
-
-func (d *disconnects) get() ([]string, []packets.ReasonCode) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return append([]string(nil), d.ids...), append([]packets.ReasonCode(nil), d.rcs...)
-}
-
 // TestTokensOverMQTT drives a broker with both Paho clients, the token as
 // the password: the claim's ACL decides what is delivered and what
 // subscriptions are granted; an expired or forged token is refused at
-// CONNECT; when a token expires during the connection the Expirer asks
-// for a disconnect with Not authorized (0x87), and until then the
-// connection can no longer publish or receive.
+// CONNECT; when a token expires during the connection the Expirer ends
+// it (MQTT 5: DISCONNECT 0x87 first), and leaves alone a connection that
+// took the client id over with another token.
 func TestTokensOverMQTT(t *testing.T) {
 	a, err := jwt.New(jwt.Config{Secret: secret, Logger: authtest.Quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var dis disconnects
-	exp := jwt.NewExpirer(dis.record)
+	exp := jwt.NewExpirer(authtest.Quiet())
 	defer exp.Close()
-	_, addr := authtest.StartTern(t, broker.WithAuthenticator(a), broker.WithAuthorizer(a), broker.WithHooks(exp))
+	b, addr := authtest.StartTern(t, broker.WithAuthenticator(a), broker.WithAuthorizer(a), broker.WithHooks(exp))
+	exp.Attach(b)
 	admin := token(t, gojwt.MapClaims{"sub": "admin", "exp": time.Now().Add(time.Hour).Unix(),
 		"mqtt": map[string]any{"pub": []string{"#"}, "sub": []string{"#"}}})
 
@@ -74,9 +53,12 @@ func TestTokensOverMQTT(t *testing.T) {
 				t.Fatalf("observer: 0x%02x %v", code, err)
 			}
 			// A device whose token lives two seconds.
-			short := token(t, gojwt.MapClaims{"sub": "dev1", "exp": time.Now().Add(2 * time.Second).Unix(),
-				"mqtt": map[string]any{"pub": []string{"devices/%u/out"}, "sub": []string{"devices/%u/in"}}})
-			dev, _, err := authtest.Connect(v, addr, authtest.Login{ClientID: "dev1-" + v.String(), Username: "dev1", Password: short})
+			shortClaims := func(sub string) gojwt.MapClaims {
+				return gojwt.MapClaims{"sub": sub, "exp": time.Now().Add(2 * time.Second).Unix(),
+					"mqtt": map[string]any{"pub": []string{"devices/%u/out"}, "sub": []string{"devices/%u/in"}}}
+			}
+			devID := "dev1-" + v.String()
+			dev, _, err := authtest.Connect(v, addr, authtest.Login{ClientID: devID, Username: "dev1", Password: token(t, shortClaims("dev1"))})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -110,39 +92,42 @@ func TestTokensOverMQTT(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			// The token expires: the Expirer asks for the disconnect.
-			authtest.WaitFor(t, 5*time.Second, func() error {
-				for _, id := range first(dis.get()) {
-					if id == "dev1-"+v.String() {
-						return nil
-					}
-				}
-				return errors.New("no disconnect asked for dev1 yet")
-			})
-			ids, rcs := dis.get()
-			if rcs[len(rcs)-1] != packets.NotAuthorized {
-				t.Errorf("disconnect %v with %v, want Not authorized", ids, rcs)
-			}
-			// Until the broker can disconnect by id, the connection stays
-			// but may neither publish nor receive.
-			code, err := dev.Publish("devices/dev1/out", "late", false)
-			if v == authtest.V5 && (err != nil || code != 0x87) {
-				t.Errorf("publish after expiry: 0x%02x %v, want PUBACK 0x87", code, err)
-			}
-			if _, err := obs.Publish("devices/dev1/in", "late-cmd", false); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := obs.Publish("devices/dev1/in-sync", "sync-2", false); err != nil {
-				t.Fatal(err)
-			}
-			got, err = authtest.Await(obs, "sync-2")
+			// A second device connects with a short token, then the same
+			// client id comes back with a long one: the takeover must
+			// survive the first token's expiry.
+			twinID := "twin-" + v.String()
+			twin, _, err := authtest.Connect(v, addr, authtest.Login{ClientID: twinID, Username: "dev2", Password: token(t, shortClaims("dev2"))})
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, m := range got {
-				if m.Payload == "late" {
-					t.Error("a publish after expiry was delivered")
-				}
+			defer twin.Close()
+			long := token(t, gojwt.MapClaims{"sub": "dev2", "exp": time.Now().Add(time.Hour).Unix(),
+				"mqtt": map[string]any{"pub": []string{"devices/%u/out"}, "sub": []string{"devices/%u/in"}}})
+			twin2, _, err := authtest.Connect(v, addr, authtest.Login{ClientID: twinID, Username: "dev2", Password: long})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer twin2.Close()
+
+			// The token expires: the connection ends.
+			select {
+			case <-dev.Lost():
+			case <-time.After(5 * time.Second):
+				t.Fatal("the connection outlived its token by 3 s")
+			}
+			if v == authtest.V5 {
+				authtest.WaitFor(t, 2*time.Second, func() error {
+					if code, ok := dev.DisconnectCode(); !ok || code != 0x87 {
+						return errors.New("no DISCONNECT 0x87 received")
+					}
+					return nil
+				})
+			}
+			if _, err := twin2.Publish("devices/dev2/out", "still-here", false); err != nil {
+				t.Errorf("the takeover connection: %v", err)
+			}
+			if got, err := authtest.Await(obs, "still-here"); err != nil {
+				t.Errorf("the takeover connection was ended with the old token: %v %v", got, err)
 			}
 
 			// Expired and forged tokens are refused at CONNECT.
@@ -160,12 +145,31 @@ func TestTokensOverMQTT(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestExpiredTokenAuthorizesNothing: without an Expirer attached (or
+// before it acts), a connection whose token expired may neither publish
+// nor receive.
+func TestExpiredTokenAuthorizesNothing(t *testing.T) {
+	a, err := jwt.New(jwt.Config{Secret: secret, Logger: authtest.Quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, addr := authtest.StartTern(t, broker.WithAuthenticator(a), broker.WithAuthorizer(a))
+	tok := token(t, gojwt.MapClaims{"sub": "d", "exp": time.Now().Add(time.Second).Unix(),
+		"mqtt": map[string]any{"pub": []string{"t/#"}, "sub": []string{"t/#"}}})
+	c, _, err := authtest.Connect(authtest.V5, addr, authtest.Login{ClientID: "d", Password: tok})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if code, err := c.Subscribe("t/#", 1); err != nil || code >= 0x80 {
+		t.Fatalf("subscribe: 0x%02x %v", code, err)
+	}
 	authtest.WaitFor(t, 5*time.Second, func() error {
-		if n := exp.Armed(); n != 0 {
-			return errors.New("timers still armed after every client left")
+		if code, err := c.Publish("t/x", "x", false); err != nil || code != 0x87 {
+			return errors.New("publishes still accepted")
 		}
 		return nil
 	})
 }
-
-func first[A, B any](a A, _ B) A { return a }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync/atomic"
 
 	"github.com/ternmq/broker"
 	"github.com/ternmq/broker/auth"
@@ -14,7 +13,6 @@ import (
 	"github.com/ternmq/broker/auth/jwt"
 	"github.com/ternmq/broker/auth/static"
 	"github.com/ternmq/broker/cmd/mqttd/internal/config"
-	"github.com/ternmq/broker/packets"
 )
 
 // authSetup is what the auth: block of the configuration became: the
@@ -28,10 +26,8 @@ type authSetup struct {
 	reloaders []authReloader
 	closers   []func()
 
-	// disconnect is the broker's "disconnect this client", for the JWT
-	// Expirer; nil until attach finds one.
-	disconnect atomic.Pointer[func(string, packets.ReasonCode)]
-	expirer    *jwt.Expirer
+	// expirer ends connections whose token expires (type jwt).
+	expirer *jwt.Expirer
 }
 
 // authReloader re-reads one source of credentials or rules.
@@ -96,11 +92,7 @@ func openAuth(c config.Auth, log *slog.Logger) (_ *authSetup, err error) {
 		s.closers = append(s.closers, func() { _ = a.Close() })
 		members = append(members, auth.Member{Name: "jwt", Authenticator: a, Authorizer: a})
 		s.reloaders = append(s.reloaders, authReloader{"jwt keys", a.Reload})
-		s.expirer = jwt.NewExpirer(func(id string, code packets.ReasonCode) {
-			if f := s.disconnect.Load(); f != nil {
-				(*f)(id, code)
-			}
-		})
+		s.expirer = jwt.NewExpirer(log)
 		s.closers = append(s.closers, s.expirer.Close)
 		s.hooks = append(s.hooks, s.expirer)
 	}
@@ -175,27 +167,11 @@ func (s *authSetup) options() []broker.Option {
 	return opts
 }
 
-// attach gives the JWT Expirer the broker's way to disconnect a client by
-// id, when the broker has one.
-func (s *authSetup) attach(b *broker.Broker, log *slog.Logger) {
-	if s.expirer == nil {
-		return
+// attach gives the JWT Expirer the broker whose clients it disconnects.
+func (s *authSetup) attach(b *broker.Broker) {
+	if s.expirer != nil {
+		s.expirer.Attach(b)
 	}
-	var f func(string, packets.ReasonCode)
-	switch d := any(b).(type) {
-	case interface {
-		Disconnect(clientID string, code packets.ReasonCode)
-	}:
-		f = d.Disconnect
-	case interface {
-		Disconnect(clientID string, code packets.ReasonCode) error
-	}:
-		f = func(id string, code packets.ReasonCode) { _ = d.Disconnect(id, code) }
-	default:
-		log.Warn("auth.jwt: this broker cannot disconnect a client by id: a connection whose token expires stays open, but may no longer publish or receive")
-		return
-	}
-	s.disconnect.Store(&f)
 }
 
 // Reload re-reads password_file, acl_file and the JWT keys; what fails to

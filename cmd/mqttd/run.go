@@ -60,9 +60,7 @@ func run(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 		closeListeners(lns)
 		return errors.Join(err, store.Close())
 	}
-	authn.attach(b, logger)
-	stopReload := watchAuthReload(ctx, authn, logger) // SIGHUP, see auth_reload.go
-	defer stopReload()
+	authn.attach(b)
 	// Start fails with ctx's error when a signal came before it: the
 	// listeners serve all the same, and the shutdown below stops them.
 	if err := b.Start(ctx); err != nil && ctx.Err() == nil {
@@ -70,6 +68,8 @@ func run(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 	}
 	stopReload := reloadOnSIGHUP(logger, lns)
 	defer stopReload()
+	stopAuthReload := watchAuthReload(ctx, authn, logger) // SIGHUP too, see auth_reload.go
+	defer stopAuthReload()
 	logger.Info("tern listening",
 		"addr", strings.Join(addrs, ","),
 		"auth", authn.summary,

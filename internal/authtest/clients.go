@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 	"time"
 
 	paho5 "github.com/eclipse/paho.golang/paho"
@@ -51,6 +52,11 @@ type Client interface {
 	Publish(topic, payload string, retain bool) (byte, error)
 	// Messages is where received messages arrive, in order.
 	Messages() <-chan Msg
+	// Lost is closed when the broker ends the connection.
+	Lost() <-chan struct{}
+	// DisconnectCode is the reason code of the DISCONNECT the broker sent
+	// (MQTT 5), and whether it sent one.
+	DisconnectCode() (byte, bool)
 	// Close disconnects.
 	Close()
 }
@@ -75,17 +81,46 @@ func Connect(v Version, addr string, l Login) (Client, byte, error) {
 type client3 struct {
 	c    paho3.Client
 	msgs chan Msg
+	lost *lostSignal
+}
+
+// lostSignal records the end of a connection the broker decided.
+type lostSignal struct {
+	once sync.Once
+	ch   chan struct{}
+	mu   sync.Mutex
+	code byte
+	sent bool
+}
+
+func newLost() *lostSignal { return &lostSignal{ch: make(chan struct{})} }
+
+func (l *lostSignal) fire()                 { l.once.Do(func() { close(l.ch) }) }
+func (l *lostSignal) Lost() <-chan struct{} { return l.ch }
+
+func (l *lostSignal) setCode(c byte) {
+	l.mu.Lock()
+	l.code, l.sent = c, true
+	l.mu.Unlock()
+}
+
+func (l *lostSignal) DisconnectCode() (byte, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.code, l.sent
 }
 
 func connect3(addr string, l Login) (Client, byte, error) {
 	msgs := make(chan Msg, 1024)
+	lost := newLost()
 	o := paho3.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(l.ClientID).
 		SetProtocolVersion(4).SetCleanSession(true).SetAutoReconnect(false).SetConnectRetry(false).
 		SetConnectTimeout(Timeout).SetWriteTimeout(Timeout).SetOrderMatters(true).
 		SetUsername(l.Username).SetPassword(l.Password).
 		SetDefaultPublishHandler(func(_ paho3.Client, m paho3.Message) {
 			msgs <- Msg{Topic: m.Topic(), Payload: string(m.Payload()), Retain: m.Retained()}
-		})
+		}).
+		SetConnectionLostHandler(func(paho3.Client, error) { lost.fire() })
 	c := paho3.NewClient(o)
 	tok := c.Connect()
 	if !tok.WaitTimeout(Timeout) {
@@ -99,7 +134,7 @@ func connect3(addr string, l Login) (Client, byte, error) {
 		}
 		return nil, 0, err
 	}
-	return &client3{c: c, msgs: msgs}, 0, nil
+	return &client3{c: c, msgs: msgs, lost: lost}, 0, nil
 }
 
 func (c *client3) Subscribe(filter string, qos byte) (byte, error) {
@@ -122,12 +157,15 @@ func (c *client3) Publish(topic, payload string, retain bool) (byte, error) {
 	return 0, tok.Error()
 }
 
-func (c *client3) Messages() <-chan Msg { return c.msgs }
-func (c *client3) Close()               { c.c.Disconnect(100) }
+func (c *client3) Messages() <-chan Msg         { return c.msgs }
+func (c *client3) Lost() <-chan struct{}        { return c.lost.Lost() }
+func (c *client3) DisconnectCode() (byte, bool) { return c.lost.DisconnectCode() }
+func (c *client3) Close()                       { c.c.Disconnect(100) }
 
 type client5 struct {
 	c    *paho5.Client
 	msgs chan Msg
+	lost *lostSignal
 }
 
 func connect5(addr string, l Login) (Client, byte, error) {
@@ -136,9 +174,15 @@ func connect5(addr string, l Login) (Client, byte, error) {
 		return nil, 0, err
 	}
 	msgs := make(chan Msg, 1024)
+	lost := newLost()
 	c := paho5.NewClient(paho5.ClientConfig{
 		Conn:          conn,
 		PacketTimeout: Timeout,
+		OnServerDisconnect: func(d *paho5.Disconnect) {
+			lost.setCode(d.ReasonCode)
+			lost.fire()
+		},
+		OnClientError: func(error) { lost.fire() },
 		OnPublishReceived: []func(paho5.PublishReceived) (bool, error){func(p paho5.PublishReceived) (bool, error) {
 			msgs <- Msg{Topic: p.Packet.Topic, Payload: string(p.Packet.Payload), Retain: p.Packet.Retain}
 			return true, nil
@@ -161,7 +205,7 @@ func connect5(addr string, l Login) (Client, byte, error) {
 		}
 		return nil, 0, err
 	}
-	return &client5{c: c, msgs: msgs}, 0, nil
+	return &client5{c: c, msgs: msgs, lost: lost}, 0, nil
 }
 
 func (c *client5) Subscribe(filter string, qos byte) (byte, error) {
@@ -187,7 +231,9 @@ func (c *client5) Publish(topic, payload string, retain bool) (byte, error) {
 	return 0, err
 }
 
-func (c *client5) Messages() <-chan Msg { return c.msgs }
+func (c *client5) Messages() <-chan Msg         { return c.msgs }
+func (c *client5) Lost() <-chan struct{}        { return c.lost.Lost() }
+func (c *client5) DisconnectCode() (byte, bool) { return c.lost.DisconnectCode() }
 
 func (c *client5) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
