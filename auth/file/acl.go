@@ -96,7 +96,7 @@ func (rs *rules) own(c *broker.ClientInfo) ([]rule, bool) {
 // check is mosquitto_acl_check_default for a read or a write of topic.
 func (rs *rules) check(c *broker.ClientInfo, topic string, want access) bool {
 	own, has := rs.own(c)
-	if !has && len(rs.patterns) == 0 {
+	if topic == "" || !has && len(rs.patterns) == 0 {
 		return false
 	}
 	for _, r := range own {
