@@ -384,3 +384,41 @@ func TestAuthorizeFromClaim(t *testing.T) {
 		t.Error("a token without the ACL claim and no fallback: allowed")
 	}
 }
+
+// TestJWKSURLRefreshedPeriodically: the refresher fetches every Refresh
+// and stops with Close.
+func TestJWKSURLRefreshedPeriodically(t *testing.T) {
+	k := testKeys()
+	doc := jwks(t, map[string]any{"k1": &k.ec.PublicKey})
+	var mu sync.Mutex
+	fetches := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		fetches++
+		mu.Unlock()
+		_, _ = w.Write(doc)
+	}))
+	defer srv.Close()
+	count := func() int { mu.Lock(); defer mu.Unlock(); return fetches }
+	a, err := New(Config{JWKSURL: srv.URL, Refresh: 20 * time.Millisecond, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for count() < 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d fetches in 5 s with Refresh 20ms", count())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	a.Close()
+	after := count()
+	// Close waited for the refresher: a fetch after it would be a leak.
+	// Poll a few refresh periods for one.
+	for range 10 {
+		time.Sleep(10 * time.Millisecond)
+		if count() != after {
+			t.Fatalf("fetched after Close")
+		}
+	}
+}
