@@ -53,7 +53,7 @@ type Broker struct {
 	optErrs  []error // misused options, reported by New
 	clock    Clock
 
-	host     *Client // the host's own in-process Client (client.go)
+	host *Client // the host's own in-process Client (client.go)
 
 	wg        sync.WaitGroup     // listener, connection and storage goroutines
 	removers  chan struct{}      // semaphore of unstoreAsync goroutines
