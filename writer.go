@@ -32,6 +32,10 @@ func (c *conn) kickLocked() {
 		return
 	}
 	c.writing = true
+	// Counted in the broker's WaitGroup, so that Close returns after the
+	// writer (which may call storage). The connection's reader holds a
+	// count meanwhile (c is not dead), so this Add never starts from zero.
+	c.b.wg.Add(1)
 	go c.writeLoop()
 }
 
@@ -39,6 +43,7 @@ func (c *conn) kickLocked() {
 func (c *conn) writeLoop() {
 	s := c.sess
 	b := c.b
+	defer b.wg.Done()
 	bp := writeBufs.Get().(*[]byte)
 	buf := (*bp)[:0]
 	bt := batchPool.Get().(*[]sessions.Delivery)
