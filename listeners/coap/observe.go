@@ -1,0 +1,171 @@
+package coap
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/plgd-dev/go-coap/v3/message"
+	"github.com/plgd-dev/go-coap/v3/message/codes"
+	"github.com/plgd-dev/go-coap/v3/message/pool"
+	"github.com/ternmq/broker"
+)
+
+// observer is one observation (RFC 7641): a broker subscription whose
+// messages go to the peer as notifications carrying the registration's
+// token and an increasing Observe sequence number.
+type observer struct {
+	p        *peer
+	token    message.Token
+	key      string
+	filter   string
+	wildcard bool
+	// skipRetained: the registration response carried the topic's retained
+	// message, so the subscription's copy of it is not sent again.
+	skipRetained bool
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	ready  chan struct{} // closed once the registration response is out
+	seq    atomic.Uint32
+
+	once    sync.Once
+	stop    func() // ends the subscription
+	release func() // releases the broker client
+}
+
+func newObserver(p *peer, token message.Token, filter string) *observer {
+	ctx, cancel := context.WithCancel(context.Background())
+	o := &observer{
+		p:        p,
+		token:    append(message.Token(nil), token...),
+		key:      string(token),
+		filter:   filter,
+		wildcard: strings.ContainsAny(filter, "+#"),
+		ctx:      ctx,
+		cancel:   cancel,
+		ready:    make(chan struct{}),
+		stop:     func() {},
+		release:  func() {},
+	}
+	o.seq.Store(1)
+	return o
+}
+
+// nextSeq returns the next Observe value: 24 bits that wrap (RFC 7641
+// §3.4, §4.4).
+func (o *observer) nextSeq() uint32 {
+	return o.seq.Add(1) & 0xFFFFFF
+}
+
+// end deregisters the observation: the subscription ends (waiting for a
+// notification in progress, which o.cancel cuts short) and the broker
+// client is released. It must not run on the subscription's callback.
+func (o *observer) end() {
+	o.once.Do(func() {
+		o.cancel()
+		o.p.remove(o)
+		o.stop()
+		o.release()
+	})
+}
+
+// notify is the subscription's callback: it sends m to the peer. A message
+// delivered at QoS 1 or 2 goes in a confirmable notification, and a peer
+// that does not acknowledge it within MAX_TRANSMIT_WAIT is dropped with
+// all its observations; QoS 0 goes non-confirmable.
+func (o *observer) notify(m *broker.Message) {
+	select {
+	case <-o.ready:
+	case <-o.ctx.Done():
+		return
+	}
+	if o.ctx.Err() != nil || (m.Retain && o.skipRetained) {
+		return
+	}
+	cc := o.p.cc
+	ctx, confirm := o.ctx, m.QoS > 0
+	if confirm {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(o.ctx, o.p.l.cfg.maxTransmitWait())
+		defer cancel()
+	}
+	msg := cc.AcquireMessage(ctx)
+	defer cc.ReleaseMessage(msg)
+	msg.SetCode(codes.Content)
+	msg.SetToken(o.token)
+	msg.SetObserve(o.nextSeq())
+	setRepresentation(msg, m, o.wildcard)
+	if confirm {
+		msg.SetType(message.Confirmable)
+	} else {
+		msg.SetType(message.NonConfirmable)
+	}
+	mid := cc.GetMessageID()
+	msg.SetMessageID(mid)
+	o.p.sent(mid, o)
+	err := cc.WriteMessage(msg)
+	if err == nil || o.ctx.Err() != nil {
+		return
+	}
+	o.p.l.cfg.log.Debug("coap: notification failed", "listener", o.p.l.name, "remote", o.p.remote.String(), "confirmable", confirm, "err", err)
+	if confirm {
+		// The peer stopped answering: go-coap's close runs the peer's
+		// cleanup on the periodic runner, not on this callback.
+		_ = cc.Close()
+	}
+}
+
+// sendFinal sends a last non-confirmable response without Observe, which
+// ends the observation at the client (RFC 7641 §3.2).
+func (o *observer) sendFinal(code codes.Code, diagnostic string) {
+	cc := o.p.cc
+	if cc.Context().Err() != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	msg := cc.AcquireMessage(ctx)
+	defer cc.ReleaseMessage(msg)
+	msg.SetCode(code)
+	msg.SetToken(o.token)
+	msg.SetType(message.NonConfirmable)
+	msg.SetMessageID(cc.GetMessageID())
+	msg.SetContentFormat(message.TextPlain)
+	msg.SetBody(bytes.NewReader([]byte(diagnostic)))
+	_ = cc.WriteMessage(msg)
+}
+
+// setRepresentation puts m into the response or notification msg: its
+// payload, its Content Type as Content-Format, its remaining expiry as
+// Max-Age (RFC 7252 §5.10.5) and, with withTopic (a notification of a
+// wildcard observation), its topic as Location-Path options ("ps", then one per level).
+func setRepresentation(msg *pool.Message, m *broker.Message, withTopic bool) {
+	if cf, ok := contentFormat(m.ContentType); ok {
+		msg.SetContentFormat(cf)
+	} else if m.ContentType == "" && m.PayloadUTF8 {
+		msg.SetContentFormat(message.TextPlain)
+	}
+	if m.Expiry > 0 {
+		msg.SetOptionUint32(message.MaxAge, uint32(min((m.Expiry+time.Second-1)/time.Second, 1<<32-1)))
+	}
+	if withTopic {
+		levels := strings.Split(m.Topic, "/")
+		fits := true
+		for _, lv := range levels {
+			fits = fits && len(lv) <= 255 // the longest Location-Path option
+		}
+		if fits {
+			msg.AddOptionString(message.LocationPath, "ps")
+			for _, lv := range levels {
+				msg.AddOptionString(message.LocationPath, lv)
+			}
+		}
+	}
+	if len(m.Payload) > 0 {
+		msg.SetBody(bytes.NewReader(m.Payload))
+	}
+}
