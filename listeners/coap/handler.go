@@ -14,6 +14,7 @@ import (
 	"github.com/plgd-dev/go-coap/v3/message"
 	"github.com/plgd-dev/go-coap/v3/message/codes"
 	"github.com/plgd-dev/go-coap/v3/message/pool"
+	"github.com/plgd-dev/go-coap/v3/net/blockwise"
 	"github.com/plgd-dev/go-coap/v3/net/responsewriter"
 	udpclient "github.com/plgd-dev/go-coap/v3/udp/client"
 	"github.com/ternmq/broker"
@@ -186,6 +187,12 @@ func (l *Listener) deleteRetained(w *responseWriter, req *request) {
 // (4.04 when none), or for a filter the list of topics with a retained
 // message that it matches, in CoRE link format (RFC 6690).
 func (l *Listener) get(w *responseWriter, req *request) {
+	if n, wildcard := l.continuation(req); n != nil {
+		w.Message().SetCode(codes.Content)
+		setRepresentation(w.Message(), n.m, wildcard)
+		_ = w.Message().SetETag(n.etag)
+		return
+	}
 	var msgs []*broker.Message
 	if err := l.act(w, req, func(c *broker.Client) (err error) {
 		msgs, err = c.Retained(req.topic)
@@ -210,6 +217,28 @@ func (l *Listener) get(w *responseWriter, req *request) {
 	setRepresentation(w.Message(), msgs[0], false)
 }
 
+// continuation returns the large notification whose later blocks req
+// asks for: a GET without Observe for Block2 number 1 or more of an
+// observed resource (RFC 7959 §2.6), with the notification's ETag if it
+// names one.
+func (l *Listener) continuation(req *request) (*largeNote, bool) {
+	v, err := req.r.GetOptionUint32(message.Block2)
+	if err != nil || req.r.HasOption(message.Observe) {
+		return nil, false
+	}
+	if _, num, _, err := blockwise.DecodeBlockOption(v); err != nil || num == 0 {
+		return nil, false
+	}
+	n, wildcard := req.p.largeNotification(req.topic)
+	if n == nil {
+		return nil, false
+	}
+	if etag, err := req.r.ETag(); err == nil && !bytes.Equal(etag, n.etag) {
+		return nil, false
+	}
+	return n, wildcard
+}
+
 // observe handles GET with Observe=0 (RFC 7641 §3.1): a subscription to
 // the topic or filter whose messages become notifications. The response
 // to a topic carries its retained message, if any; a filter's retained
@@ -224,8 +253,7 @@ func (l *Listener) observe(w *responseWriter, req *request) {
 		respondErr(w, err)
 		return
 	}
-	o := newObserver(p, req.r.Token(), req.topic)
-	o.release = release
+	o := newObserver(p, req.r.Token(), req.topic, release)
 	if !p.add(o) {
 		// Too many observations: answer as a plain GET, without Observe,
 		// which tells the client it is not registered (§4.1).
@@ -239,7 +267,10 @@ func (l *Listener) observe(w *responseWriter, req *request) {
 		respondErr(w, err)
 		return
 	}
-	o.stop = stop
+	if !o.subscribed(stop) {
+		respond(w, codes.ServiceUnavailable, "server shutting down")
+		return
+	}
 	if !o.wildcard {
 		if msgs, err := c.Retained(req.topic); err == nil && len(msgs) > 0 {
 			setRepresentation(w.Message(), msgs[0], false)

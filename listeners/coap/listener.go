@@ -76,7 +76,7 @@ func New(name, address string, opts ...Option) (*Listener, error) {
 		options.WithOnNewConn(l.newPeer),
 		options.WithRequestMonitor(l.inspect),
 		options.WithPeriodicRunner(l.runPeriodic),
-		options.WithBlockwise(true, szx, cfg.maxTransmitWait()),
+		options.WithBlockwise(true, szx, blockTransferTimeout),
 		options.WithBlockwiseReceivingMessagesCacheMaxEntries(2),
 		options.WithTransmission(1, cfg.ackTimeout, uint32(cfg.maxRetransmit)),
 		options.WithErrors(func(err error) { l.cfg.log.Debug("coap", "listener", name, "err", err) }),
@@ -84,6 +84,11 @@ func New(name, address string, opts ...Option) (*Listener, error) {
 	)
 	return l, nil
 }
+
+// blockTransferTimeout is how long a block-wise transfer's state is kept
+// without progress: the blocks of an upload, or a notification's body
+// while the client fetches its blocks.
+const blockTransferTimeout = 30 * time.Second
 
 // blockSZX returns the block size exponent of a block size in bytes.
 func blockSZX(size int) (blockwise.SZX, error) {

@@ -32,12 +32,25 @@ type observer struct {
 	ready  chan struct{} // closed once the registration response is out
 	seq    atomic.Uint32
 
-	once    sync.Once
+	mu      sync.Mutex // guards ended, stop and large
+	ended   bool
 	stop    func() // ends the subscription
 	release func() // releases the broker client
+	large   *largeNote
 }
 
-func newObserver(p *peer, token message.Token, filter string) *observer {
+// largeNote is the last notification too large for one block. Its first
+// block went out with the notification; clients fetch the others with
+// GETs of the observed resource carrying Block2 (RFC 7959 §2.6), under a
+// token go-coap cannot match to the notification, so the listener answers
+// them from here (matched by the ETag the notification carried).
+type largeNote struct {
+	m       *broker.Message
+	etag    []byte
+	expires time.Time
+}
+
+func newObserver(p *peer, token message.Token, filter string, release func()) *observer {
 	ctx, cancel := context.WithCancel(context.Background())
 	o := &observer{
 		p:        p,
@@ -49,7 +62,7 @@ func newObserver(p *peer, token message.Token, filter string) *observer {
 		cancel:   cancel,
 		ready:    make(chan struct{}),
 		stop:     func() {},
-		release:  func() {},
+		release:  release,
 	}
 	o.seq.Store(1)
 	return o
@@ -65,12 +78,33 @@ func (o *observer) nextSeq() uint32 {
 // notification in progress, which o.cancel cuts short) and the broker
 // client is released. It must not run on the subscription's callback.
 func (o *observer) end() {
-	o.once.Do(func() {
-		o.cancel()
-		o.p.remove(o)
-		o.stop()
-		o.release()
-	})
+	o.mu.Lock()
+	if o.ended {
+		o.mu.Unlock()
+		return
+	}
+	o.ended = true
+	stop := o.stop
+	o.mu.Unlock()
+	o.cancel()
+	o.p.remove(o)
+	stop()
+	o.release()
+}
+
+// subscribed records the subscription's cancel function; if the
+// observation ended meanwhile, it cancels the subscription at once and
+// returns false.
+func (o *observer) subscribed(stop func()) bool {
+	o.mu.Lock()
+	if o.ended {
+		o.mu.Unlock()
+		stop()
+		return false
+	}
+	o.stop = stop
+	o.mu.Unlock()
+	return true
 }
 
 // notify is the subscription's callback: it sends m to the peer. A message
@@ -97,8 +131,16 @@ func (o *observer) notify(m *broker.Message) {
 	defer cc.ReleaseMessage(msg)
 	msg.SetCode(codes.Content)
 	msg.SetToken(o.token)
-	msg.SetObserve(o.nextSeq())
+	seq := o.nextSeq()
+	msg.SetObserve(seq)
 	setRepresentation(msg, m, o.wildcard)
+	if len(m.Payload) > o.p.l.cfg.blockSize {
+		etag := []byte{byte(seq >> 16), byte(seq >> 8), byte(seq)}
+		_ = msg.SetETag(etag)
+		o.mu.Lock()
+		o.large = &largeNote{m: m, etag: etag, expires: time.Now().Add(blockTransferTimeout)}
+		o.mu.Unlock()
+	}
 	if confirm {
 		msg.SetType(message.Confirmable)
 	} else {
@@ -117,6 +159,18 @@ func (o *observer) notify(m *broker.Message) {
 		// cleanup on the periodic runner, not on this callback.
 		_ = cc.Close()
 	}
+}
+
+// largeNotification returns the observation's last notification that
+// did not fit in one block, if it is recent enough.
+func (o *observer) largeNotification() *largeNote {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.large == nil || time.Now().After(o.large.expires) {
+		o.large = nil
+		return nil
+	}
+	return o.large
 }
 
 // sendFinal sends a last non-confirmable response without Observe, which

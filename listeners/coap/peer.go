@@ -108,6 +108,28 @@ func (p *peer) observer(token []byte) *observer {
 	return p.observers[string(token)]
 }
 
+// largeNotification returns the most recent notification too large for
+// one block among the peer's observations of filter, and whether its
+// observation is a wildcard one.
+func (p *peer) largeNotification(filter string) (*largeNote, bool) {
+	p.mu.Lock()
+	obs := make([]*observer, 0, len(p.observers))
+	for _, o := range p.observers {
+		if o.filter == filter {
+			obs = append(obs, o)
+		}
+	}
+	p.mu.Unlock()
+	var best *largeNote
+	wildcard := false
+	for _, o := range obs {
+		if n := o.largeNotification(); n != nil && (best == nil || n.expires.After(best.expires)) {
+			best, wildcard = n, o.wildcard
+		}
+	}
+	return best, wildcard
+}
+
 // add registers o unless the peer is closed or holds its maximum of
 // observations.
 func (p *peer) add(o *observer) bool {
