@@ -31,6 +31,7 @@ type Broker interface {
 type Listener struct {
 	name string
 	cfg  config
+	szx  blockwise.SZX // cfg.blockSize as a block size exponent
 	conn *coapnet.UDPConn
 	srv  *udpserver.Server
 	tick time.Duration
@@ -65,6 +66,7 @@ func New(name, address string, opts ...Option) (*Listener, error) {
 	l := &Listener{
 		name:  name,
 		cfg:   cfg,
+		szx:   szx,
 		conn:  conn,
 		tick:  min(max(cfg.ackTimeout/8, 10*time.Millisecond), 250*time.Millisecond),
 		stop:  make(chan struct{}),
@@ -190,6 +192,7 @@ func (l *Listener) runPeriodic(f func(now time.Time) bool) {
 // address.
 func (l *Listener) newPeer(cc *udpclient.Conn) {
 	p := &peer{l: l, cc: cc, remote: cc.RemoteAddr()}
+	cc.SetContextValue(peerKey{}, p)
 	l.mu.Lock()
 	l.peers[cc] = p
 	l.mu.Unlock()
@@ -201,11 +204,13 @@ func (l *Listener) newPeer(cc *udpclient.Conn) {
 	})
 }
 
-// peerOf returns the state of the peer behind cc, or nil once it is gone.
+// peerKey is the key of a connection's peer in its context.
+type peerKey struct{}
+
+// peerOf returns the state of the peer behind cc.
 func (l *Listener) peerOf(cc *udpclient.Conn) *peer {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.peers[cc]
+	p, _ := cc.Context().Value(peerKey{}).(*peer)
+	return p
 }
 
 // broker returns the broker Serve was given.
@@ -223,14 +228,17 @@ func (l *Listener) isClosing() bool {
 }
 
 // inspect sees every datagram of a peer before go-coap handles it (its
-// RequestMonitor): a Reset may reject a notification (RFC 7641 §3.6), and
-// a block-wise upload is refused as soon as it grows past the payload
+// RequestMonitor): an ACK or Reset may answer a notification (RFC 7641
+// §3.6, see transmit), and a block-wise upload is refused as soon as it grows past the payload
 // limit, before go-coap buffers more of it.
 func (l *Listener) inspect(cc *udpclient.Conn, m *pool.Message) (drop bool, err error) {
-	if m.Type() == message.Reset {
-		if p := l.peerOf(cc); p != nil {
-			p.reset(m.MessageID())
-		}
+	p := l.peerOf(cc)
+	if p == nil {
+		return false, nil
+	}
+	p.received(m.ControlMessage())
+	if t := m.Type(); t == message.Reset || t == message.Acknowledgement {
+		p.answered(m.MessageID(), t == message.Reset)
 		return false, nil
 	}
 	if !isRequest(m.Code()) {

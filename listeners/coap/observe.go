@@ -3,6 +3,7 @@ package coap
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -11,6 +12,7 @@ import (
 	"github.com/plgd-dev/go-coap/v3/message"
 	"github.com/plgd-dev/go-coap/v3/message/codes"
 	"github.com/plgd-dev/go-coap/v3/message/pool"
+	"github.com/plgd-dev/go-coap/v3/net/blockwise"
 	"github.com/ternmq/broker"
 )
 
@@ -110,7 +112,9 @@ func (o *observer) subscribed(stop func()) bool {
 // notify is the subscription's callback: it sends m to the peer. A message
 // delivered at QoS 1 or 2 goes in a confirmable notification, and a peer
 // that does not acknowledge it within MAX_TRANSMIT_WAIT is dropped with
-// all its observations; QoS 0 goes non-confirmable.
+// all its observations; QoS 0 goes non-confirmable. A payload larger than
+// a block goes as its first block (RFC 7959 §2.6); the client fetches the
+// rest (see largeNote).
 func (o *observer) notify(m *broker.Message) {
 	select {
 	case <-o.ready:
@@ -120,44 +124,38 @@ func (o *observer) notify(m *broker.Message) {
 	if o.ctx.Err() != nil || (m.Retain && o.skipRetained) {
 		return
 	}
-	cc := o.p.cc
-	ctx, confirm := o.ctx, m.QoS > 0
-	if confirm {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(o.ctx, o.p.l.cfg.maxTransmitWait())
-		defer cancel()
-	}
-	msg := cc.AcquireMessage(ctx)
-	defer cc.ReleaseMessage(msg)
+	p := o.p
+	msg := p.cc.AcquireMessage(o.ctx)
+	defer p.cc.ReleaseMessage(msg)
 	msg.SetCode(codes.Content)
 	msg.SetToken(o.token)
 	seq := o.nextSeq()
 	msg.SetObserve(seq)
 	setRepresentation(msg, m, o.wildcard)
-	if len(m.Payload) > o.p.l.cfg.blockSize {
+	if size := p.l.cfg.blockSize; len(m.Payload) > size {
 		etag := []byte{byte(seq >> 16), byte(seq >> 8), byte(seq)}
 		_ = msg.SetETag(etag)
+		block, _ := blockwise.EncodeBlockOption(p.l.szx, 0, true)
+		msg.SetOptionUint32(message.Block2, block)
+		msg.SetOptionUint32(message.Size2, uint32(len(m.Payload)))
+		msg.SetBody(bytes.NewReader(m.Payload[:size]))
 		o.mu.Lock()
 		o.large = &largeNote{m: m, etag: etag, expires: time.Now().Add(blockTransferTimeout)}
 		o.mu.Unlock()
 	}
-	if confirm {
-		msg.SetType(message.Confirmable)
-	} else {
-		msg.SetType(message.NonConfirmable)
-	}
-	mid := cc.GetMessageID()
-	msg.SetMessageID(mid)
-	o.p.sent(mid, o)
-	err := cc.WriteMessage(msg)
+	confirm := m.QoS > 0
+	err := p.transmit(o.ctx, msg, confirm, o)
 	if err == nil || o.ctx.Err() != nil {
 		return
 	}
-	o.p.l.cfg.log.Debug("coap: notification failed", "listener", o.p.l.name, "remote", o.p.remote.String(), "confirmable", confirm, "err", err)
-	if confirm {
+	p.l.cfg.log.Debug("coap: notification failed", "listener", p.l.name, "remote", p.remote.String(), "confirmable", confirm, "err", err)
+	switch {
+	case errors.Is(err, errReset):
+		// answered has ended the observation.
+	case confirm:
 		// The peer stopped answering: go-coap's close runs the peer's
 		// cleanup on the periodic runner, not on this callback.
-		_ = cc.Close()
+		_ = p.cc.Close()
 	}
 }
 
@@ -186,17 +184,16 @@ func (o *observer) sendFinal(code codes.Code, diagnostic string) {
 	defer cc.ReleaseMessage(msg)
 	msg.SetCode(code)
 	msg.SetToken(o.token)
-	msg.SetType(message.NonConfirmable)
-	msg.SetMessageID(cc.GetMessageID())
 	msg.SetContentFormat(message.TextPlain)
 	msg.SetBody(bytes.NewReader([]byte(diagnostic)))
-	_ = cc.WriteMessage(msg)
+	_ = o.p.transmit(ctx, msg, false, nil)
 }
 
 // setRepresentation puts m into the response or notification msg: its
 // payload, its Content Type as Content-Format, its remaining expiry as
 // Max-Age (RFC 7252 §5.10.5) and, with withTopic (a notification of a
-// wildcard observation), its topic as Location-Path options ("ps", then one per level).
+// wildcard observation), its topic as Location-Path options ("ps", then
+// one per level).
 func setRepresentation(msg *pool.Message, m *broker.Message, withTopic bool) {
 	if cf, ok := contentFormat(m.ContentType); ok {
 		msg.SetContentFormat(cf)

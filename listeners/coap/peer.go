@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/plgd-dev/go-coap/v3/message/codes"
+	coapnet "github.com/plgd-dev/go-coap/v3/net"
 	udpclient "github.com/plgd-dev/go-coap/v3/udp/client"
 	"github.com/ternmq/broker"
 )
@@ -33,6 +34,8 @@ type peer struct {
 	observers map[string]*observer // by token
 	mids      [recentMIDs]midEntry // ring of recent notifications
 	next      int
+	pending   map[int32]chan bool // confirmable notifications awaiting ACK (false) or Reset (true)
+	control   *coapnet.ControlMessage
 	closed    bool
 }
 
@@ -156,34 +159,6 @@ func (p *peer) remove(o *observer) {
 		if p.mids[i].o == o {
 			p.mids[i] = midEntry{}
 		}
-	}
-}
-
-// sent records that a notification of o went out with message ID mid.
-func (p *peer) sent(mid int32, o *observer) {
-	p.mu.Lock()
-	p.mids[p.next] = midEntry{mid: mid, o: o}
-	p.next = (p.next + 1) % recentMIDs
-	p.mu.Unlock()
-}
-
-// reset handles a Reset from the peer: if it answers a notification, the
-// peer rejected it and the observation ends (RFC 7641 §3.6). It runs on
-// go-coap's read loop, so the deregistration, which waits for a
-// notification in progress, runs on a goroutine of its own.
-func (p *peer) reset(mid int32) {
-	p.mu.Lock()
-	var o *observer
-	for _, e := range p.mids {
-		if e.o != nil && e.mid == mid {
-			o = e.o
-			break
-		}
-	}
-	p.mu.Unlock()
-	if o != nil {
-		o.cancel()
-		p.l.wg.Go(o.end)
 	}
 }
 
