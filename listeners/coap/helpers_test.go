@@ -164,19 +164,19 @@ func coapClient(t *testing.T) string {
 	return ""
 }
 
-// runCoapClient runs coap-client with args and returns its standard output.
-func runCoapClient(t *testing.T, bin string, args ...string) (string, error) {
+// runCoapClient runs coap-client with args and returns its standard output
+// and standard error (where it reports error responses, as "4.04 ...").
+func runCoapClient(t *testing.T, bin string, args ...string) (stdout, stderr string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
 	var out, errOut strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	if err != nil {
-		err = fmt.Errorf("coap-client %s: %w; stderr: %s", strings.Join(args, " "), err, errOut.String())
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("coap-client %s: %v; stderr: %s", strings.Join(args, " "), err, errOut.String())
 	}
-	return out.String(), err
+	return out.String(), errOut.String()
 }
 
 // collector gathers the messages of an in-process subscription.
