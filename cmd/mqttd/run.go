@@ -118,6 +118,8 @@ func openListeners(cfgs []config.Listener) ([]listeners.Listener, error) {
 		switch c.Type {
 		case "tcp":
 			l, err = tcp.New(c.Name, c.Address)
+		case "coap":
+			l, err = openCoAP(c)
 		default:
 			err = fmt.Errorf("type %q is not built into this mqttd", c.Type)
 		}

@@ -179,6 +179,81 @@ func runCoapClient(t *testing.T, bin string, args ...string) (stdout, stderr str
 	return out.String(), errOut.String()
 }
 
+// coapObserve is a coap-client process observing a resource, its
+// standard output line-buffered (stdbuf) so that the test sees each
+// notification as it is printed.
+type coapObserve struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+	mu   sync.Mutex
+	out  strings.Builder
+}
+
+func startCoapObserve(t *testing.T, bin string, args ...string) *coapObserve {
+	t.Helper()
+	stdbuf, err := exec.LookPath("stdbuf")
+	if err != nil {
+		t.Fatal("stdbuf (coreutils) not found")
+	}
+	o := &coapObserve{cmd: exec.Command(stdbuf, append([]string{"-oL", bin}, args...)...), done: make(chan struct{})}
+	r, err := o.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		defer close(o.done)
+		buf := make([]byte, 4096)
+		for {
+			n, err := r.Read(buf)
+			o.mu.Lock()
+			o.out.Write(buf[:n])
+			o.mu.Unlock()
+			if err != nil {
+				_ = o.cmd.Wait()
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		_ = o.cmd.Process.Kill()
+		<-o.done
+	})
+	return o
+}
+
+func (o *coapObserve) output() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.out.String()
+}
+
+// waitOutput waits until coap-client has printed want.
+func (o *coapObserve) waitOutput(t *testing.T, want string) {
+	t.Helper()
+	checkFor(t, 10*time.Second, func() error {
+		if out := o.output(); !strings.Contains(out, want) {
+			return errorf("coap-client printed %.200q, waiting for %.100q", out, want)
+		}
+		return nil
+	})
+}
+
+// stop interrupts coap-client (SIGINT: it exits cleanly) and returns
+// what it printed.
+func (o *coapObserve) stop(t *testing.T) string {
+	t.Helper()
+	_ = o.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-o.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("coap-client did not exit on SIGINT")
+	}
+	return o.output()
+}
+
 // collector gathers the messages of an in-process subscription.
 type collector struct {
 	mu   sync.Mutex

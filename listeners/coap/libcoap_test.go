@@ -2,10 +2,8 @@ package coap_test
 
 import (
 	"bytes"
-	"context"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -173,28 +171,19 @@ func TestCoapClientObserve(t *testing.T) {
 	e := start(t, nil)
 	pub := dialMQTT(t, e.tcpAddr, "paho-pub")
 	big := strings.Repeat("x", 3000)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "-m", "get", "-s", "2", "-w", "coap://"+e.coapAddr+"/ps/obs/%23?qos=1")
-	var out strings.Builder
-	cmd.Stdout = &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	obs := startCoapObserve(t, bin, "-m", "get", "-s", "60", "-w", "coap://"+e.coapAddr+"/ps/obs/%23?qos=1")
 	e.subscriptions(t, 1)
-	// The large one comes last: coap-client prints a notification that
-	// arrives while it fetches blocks in between them.
-	for _, p := range []string{"one", "two", big} {
+	for _, p := range []string{"one", "two", big, "three"} {
 		pub.publish(t, &paho.Publish{Topic: "obs/a", Payload: []byte(p), QoS: 1})
+		// One at a time: coap-client prints a notification that arrives
+		// while it fetches the blocks of another in the middle of it.
+		obs.waitOutput(t, p+"\n")
 	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatal(err)
+	// -w ends each notification with a newline, and coap-client one more
+	// at exit; the registration response is empty and prints nothing.
+	if out, want := obs.stop(t), "one\ntwo\n"+big+"\nthree\n\n"; out != want {
+		t.Errorf("coap-client printed %q, want %q", strings.ReplaceAll(out, big, "<big>"), strings.ReplaceAll(want, big, "<big>"))
 	}
-	// -w ends each notification with a newline; the registration
-	// response is empty and prints nothing.
-	if want := "one\ntwo\n" + big + "\n"; strings.TrimSuffix(out.String(), "\n") != want {
-		t.Errorf("coap-client printed %q, want %q", strings.ReplaceAll(out.String(), big, "<big>"), strings.ReplaceAll(want, big, "<big>"))
-	}
-	// coap-client deregistered when -s ran out (Observe: 1).
+	// On its way out it deregistered (Observe: 1).
 	e.subscriptions(t, 0)
 }

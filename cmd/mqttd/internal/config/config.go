@@ -31,13 +31,15 @@ type Config struct {
 
 // Listener is one entry of listeners.
 type Listener struct {
-	// Type is the transport; only "tcp" so far (tls, websocket, http, coap
-	// and opcua will add fields of their own beside Address).
+	// Type is the transport: "tcp" or "coap" (tls, websocket, http and
+	// opcua will add blocks of their own beside Address).
 	Type string `yaml:"type"`
 	// Name identifies the listener in logs and metrics; it defaults to Type.
 	Name string `yaml:"name"`
 	// Address is host:port ("127.0.0.1:1883"; port 0 picks a free one).
 	Address string `yaml:"address"`
+	// CoAP holds the settings of a coap listener (see coap.go).
+	CoAP *CoAP `yaml:"coap"`
 }
 
 // Limits mirrors broker.Limits key for key (see there for their meaning).

@@ -11,7 +11,7 @@ import (
 )
 
 // listenerTypes are the accepted values of listeners[].type.
-var listenerTypes = []string{"tcp"}
+var listenerTypes = []string{"tcp", "coap"}
 
 // storageTypes are the accepted values of storage.type.
 var storageTypes = []string{"memory", "bolt", "etcd"}
@@ -90,6 +90,7 @@ func (d *decoder) listeners(ls []Listener) {
 			}
 			d.invalid(p+".address", "%q is not host:port: %v", l.Address, err)
 		}
+		d.coapListener(p, l)
 		if l.Name == "" {
 			l.Name = l.Type
 		}
