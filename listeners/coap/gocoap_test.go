@@ -3,6 +3,7 @@ package coap_test
 import (
 	"bytes"
 	"context"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -451,3 +452,51 @@ func TestShutdownEndsObservations(t *testing.T) {
 }
 
 var _ = packets.NotAuthorized
+
+// TestMaxObservers: beyond its maximum of observations a peer's GET with
+// Observe is answered as a plain GET, without Observe, which tells it it
+// is not registered (RFC 7641 §4.1).
+func TestMaxObservers(t *testing.T) {
+	e := start(t, nil, coap.WithMaxObservers(1))
+	co := dial(t, e.coapAddr)
+	ctx := ctx10(t)
+	if err := e.b.Publish("m/b", []byte("kept"), 0, true); err != nil {
+		t.Fatal(err)
+	}
+	var n notes
+	if _, err := co.Observe(ctx, "/ps/m/a", n.add); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := co.Get(ctx, "/ps/m/b", message.Option{ID: message.Observe, Value: []byte{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := resp.ReadBody()
+	if resp.Code() != codes.Content || resp.HasOption(message.Observe) || string(body) != "kept" {
+		t.Errorf("second observation = %v %q, Observe option %v; want 2.05 kept without Observe", resp.Code(), body, resp.HasOption(message.Observe))
+	}
+	e.subscriptions(t, 1)
+}
+
+// TestServeNeedsBroker: Serve refuses a handler that cannot make clients.
+func TestServeNeedsBroker(t *testing.T) {
+	noLeaks(t)
+	l, err := coap.New("", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if l.Name() != "coap" {
+		t.Errorf("Name() = %q, want coap", l.Name())
+	}
+	if err := l.Serve(connHandler{}); err == nil || !strings.Contains(err.Error(), "NewClient") {
+		t.Errorf("Serve(connHandler) = %v, want an error naming NewClient", err)
+	}
+	if _, err := coap.New("x", "127.0.0.1:0", coap.WithBlockSize(100)); err == nil {
+		t.Error("New accepted a block size of 100")
+	}
+}
+
+type connHandler struct{}
+
+func (connHandler) ServeConn(string, net.Conn) {}

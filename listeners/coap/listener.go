@@ -36,9 +36,10 @@ type Listener struct {
 	srv  *udpserver.Server
 	tick time.Duration
 
-	stop chan struct{}  // closed by Close: ends the periodic runner
-	done chan struct{}  // closed when Serve has returned
-	wg   sync.WaitGroup // the periodic runner and deferred deregistrations
+	stop     chan struct{} // closed by halt: ends the periodic runner
+	stopOnce sync.Once
+	done     chan struct{}  // closed when Serve has returned
+	wg       sync.WaitGroup // the periodic runner and deferred deregistrations
 
 	mu      sync.Mutex // guards the fields below
 	b       Broker
@@ -127,10 +128,15 @@ func (l *Listener) Serve(h listeners.Handler) error {
 	defer close(l.done)
 
 	err := l.srv.Serve(l.conn)
-	// Serve has closed every peer; their observations ended with them.
+	// Serve has closed every peer; their observations ended with them. If
+	// it failed rather than being closed, the periodic runner still runs.
+	l.halt()
 	l.wg.Wait()
 	return err
 }
+
+// halt stops the periodic runner.
+func (l *Listener) halt() { l.stopOnce.Do(func() { close(l.stop) }) }
 
 // Close ends every observation (each observer gets a final 5.03, RFC 7641
 // §3.2), stops answering, closes the socket and every broker client, and
@@ -153,7 +159,7 @@ func (l *Listener) Close() error {
 	}
 	l.mu.Unlock()
 
-	close(l.stop)
+	l.halt()
 	for _, p := range peers {
 		p.endObservations(true)
 	}
