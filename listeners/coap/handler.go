@@ -137,6 +137,9 @@ func (l *Listener) parse(r *pool.Message, p *peer, levels []string) (*request, e
 	if qc.username != "" || qc.hasPassword {
 		req.creds = qc
 	}
+	if p.identity != "" {
+		req.creds.username = p.identity
+	}
 	return req, nil
 }
 

@@ -9,9 +9,9 @@ import (
 	"sync"
 	"time"
 
+	dtlsserver "github.com/plgd-dev/go-coap/v3/dtls/server"
 	"github.com/plgd-dev/go-coap/v3/message"
 	"github.com/plgd-dev/go-coap/v3/message/pool"
-	coapnet "github.com/plgd-dev/go-coap/v3/net"
 	"github.com/plgd-dev/go-coap/v3/net/blockwise"
 	"github.com/plgd-dev/go-coap/v3/options"
 	udpclient "github.com/plgd-dev/go-coap/v3/udp/client"
@@ -32,8 +32,7 @@ type Listener struct {
 	name string
 	cfg  config
 	szx  blockwise.SZX // cfg.blockSize as a block size exponent
-	conn *coapnet.UDPConn
-	srv  *udpserver.Server
+	t    transport
 	tick time.Duration
 
 	stop     chan struct{} // closed by halt: ends the periodic runner
@@ -60,21 +59,16 @@ func New(name, address string, opts ...Option) (*Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn, err := coapnet.NewListenUDP("udp", address)
-	if err != nil {
-		return nil, err
-	}
 	l := &Listener{
 		name:  name,
 		cfg:   cfg,
 		szx:   szx,
-		conn:  conn,
 		tick:  min(max(cfg.ackTimeout/8, 10*time.Millisecond), 250*time.Millisecond),
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
 		peers: make(map[*udpclient.Conn]*peer),
 	}
-	l.srv = udpserver.New(
+	sopts := []serverOption{
 		options.WithHandlerFunc(l.handle),
 		options.WithOnNewConn(l.newPeer),
 		options.WithRequestMonitor(l.inspect),
@@ -84,7 +78,15 @@ func New(name, address string, opts ...Option) (*Listener, error) {
 		options.WithTransmission(1, cfg.ackTimeout, uint32(cfg.maxRetransmit)),
 		options.WithErrors(func(err error) { l.cfg.log.Debug("coap", "listener", name, "err", err) }),
 		inactivityOption{l.newMonitor},
-	)
+	}
+	if cfg.dtls != nil {
+		l.t, err = listenDTLS(address, cfg.dtls, sopts)
+	} else {
+		l.t, err = listenUDP(address, sopts)
+	}
+	if err != nil {
+		return nil, err
+	}
 	return l, nil
 }
 
@@ -105,7 +107,7 @@ func blockSZX(size int) (blockwise.SZX, error) {
 func (l *Listener) Name() string { return l.name }
 
 // Addr returns the UDP address it listens on.
-func (l *Listener) Addr() net.Addr { return l.conn.LocalAddr() }
+func (l *Listener) Addr() net.Addr { return l.t.addr }
 
 // Serve answers CoAP requests until Close. h must implement Broker (the
 // *broker.Broker does); requests act through clients it makes.
@@ -127,7 +129,7 @@ func (l *Listener) Serve(h listeners.Handler) error {
 	l.mu.Unlock()
 	defer close(l.done)
 
-	err := l.srv.Serve(l.conn)
+	err := l.t.serve()
 	// Serve has closed every peer; their observations ended with them. If
 	// it failed rather than being closed, the periodic runner still runs.
 	l.halt()
@@ -163,10 +165,10 @@ func (l *Listener) Close() error {
 	for _, p := range peers {
 		p.endObservations(true)
 	}
-	l.srv.Stop()
-	err := l.conn.Close()
-	if errors.Is(err, net.ErrClosed) {
-		err = nil
+	l.t.stop()
+	err := l.t.close()
+	if serving || errors.Is(err, net.ErrClosed) {
+		err = nil // Stop closed it
 	}
 	if serving {
 		<-l.done
@@ -197,7 +199,7 @@ func (l *Listener) runPeriodic(f func(now time.Time) bool) {
 // newPeer is called by go-coap for the first datagram of a new remote
 // address.
 func (l *Listener) newPeer(cc *udpclient.Conn) {
-	p := &peer{l: l, cc: cc, remote: cc.RemoteAddr()}
+	p := &peer{l: l, cc: cc, remote: cc.RemoteAddr(), identity: pskIdentity(cc.NetConn())}
 	cc.SetContextValue(peerKey{}, p)
 	l.mu.Lock()
 	l.peers[cc] = p
@@ -275,5 +277,10 @@ type inactivityOption struct {
 
 // UDPServerApply implements udpserver.Option.
 func (o inactivityOption) UDPServerApply(cfg *udpserver.Config) {
+	cfg.CreateInactivityMonitor = o.create
+}
+
+// DTLSServerApply implements dtlsserver.Option.
+func (o inactivityOption) DTLSServerApply(cfg *dtlsserver.Config) {
 	cfg.CreateInactivityMonitor = o.create
 }

@@ -3,6 +3,8 @@ package coap
 import (
 	"log/slog"
 	"time"
+
+	piondtls "github.com/pion/dtls/v3"
 )
 
 // Defaults is the one table of the listener's defaults; mqttd's
@@ -48,6 +50,7 @@ type config struct {
 	maxPayload    int
 	blockSize     int
 	maxObservers  int
+	dtls          []piondtls.ServerOption
 	log           *slog.Logger
 }
 
@@ -140,6 +143,16 @@ func WithMaxObservers(n int) Option {
 			c.maxObservers = n
 		}
 	}
+}
+
+// WithDTLS serves CoAP over DTLS (coaps, RFC 7252 §9) instead of plain
+// UDP, with pion/dtls configured by opts: piondtls.WithPSK and
+// piondtls.WithCipherSuites (for example TLS_PSK_WITH_AES_128_CCM_8) for
+// pre-shared keys, piondtls.WithCertificates for certificates. A peer's
+// PSK identity, verified by the handshake, replaces the user name its
+// requests authenticate with (as listeners.IdentityConn does for MQTT).
+func WithDTLS(opts ...piondtls.ServerOption) Option {
+	return func(c *config) { c.dtls = append([]piondtls.ServerOption{}, opts...) }
 }
 
 // WithLogger sets the logger (default slog.Default()).

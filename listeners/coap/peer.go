@@ -25,9 +25,10 @@ const recentMIDs = 64
 // peer is the state of one remote address: go-coap's connection, the
 // broker clients its requests act through, and its observations.
 type peer struct {
-	l      *Listener
-	cc     *udpclient.Conn
-	remote net.Addr
+	l        *Listener
+	cc       *udpclient.Conn
+	remote   net.Addr
+	identity string // the PSK identity of a DTLS peer
 
 	mu        sync.Mutex // guards the fields below
 	clients   map[credentials]*broker.Client
