@@ -3,6 +3,7 @@ package coap_test
 import (
 	"context"
 	"net"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -216,3 +217,32 @@ func TestIdlePeerForgotten(t *testing.T) {
 type disconnectHook func()
 
 func (h disconnectHook) OnDisconnect(*broker.ClientInfo, error) { h() }
+
+// TestRetransmittedPublishOnce: a confirmable publish retransmitted with
+// the same message ID (its ACK was lost, RFC 7252 §4.5) is answered again
+// from the response cache but published once.
+func TestRetransmittedPublishOnce(t *testing.T) {
+	e := start(t, nil)
+	got := subscribe(t, e.b, "dup")
+	p := dialRaw(t, e.coapAddr)
+	post := func(payload string) func(m *pool.Message) {
+		return func(m *pool.Message) {
+			_ = m.SetPath("/ps/dup")
+			m.AddQuery("qos=1")
+			m.SetBody(strings.NewReader(payload))
+		}
+	}
+	for range 3 {
+		p.send(message.Confirmable, codes.POST, 4242, []byte{9}, post("once"))
+		ack := p.recvUntil(5*time.Second, func(m *pool.Message) bool { return m.MessageID() == 4242 })
+		if ack.Type() != message.Acknowledgement || ack.Code() != codes.Changed {
+			t.Fatalf("answer %v %v, want ACK 2.04", ack.Type(), ack.Code())
+		}
+	}
+	// A different message ID is a new publish; deliveries keep their
+	// order, so a duplicate of the first would arrive before it.
+	p.send(message.Confirmable, codes.POST, 4243, []byte{10}, post("next"))
+	if msgs := got.wait(t, 2); string(msgs[0].Payload) != "once" || string(msgs[1].Payload) != "next" {
+		t.Errorf("published %q then %q, want once then next", msgs[0].Payload, msgs[1].Payload)
+	}
+}
