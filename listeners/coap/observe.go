@@ -45,7 +45,8 @@ type observer struct {
 // block went out with the notification; clients fetch the others with
 // GETs of the observed resource carrying Block2 (RFC 7959 §2.6), under a
 // token go-coap cannot match to the notification, so the listener answers
-// them from here (matched by the ETag the notification carried).
+// them from here (checking the notification's ETag when the request
+// carries one).
 type largeNote struct {
 	m       *broker.Message
 	etag    []byte
