@@ -137,6 +137,8 @@ func openListeners(cfg *config.Config, logger *slog.Logger) ([]listeners.Listene
 			l, err = openWebSocket(c, cfg.Limits, logger)
 		case "unix":
 			l, err = openUnix(c, logger)
+		case "coap":
+			l, err = openCoAP(c, logger)
 		default:
 			err = fmt.Errorf("type %q is not built into this mqttd", c.Type)
 		}

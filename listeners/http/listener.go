@@ -69,8 +69,10 @@ type Limits struct {
 	MaxHeaderBytes int
 }
 
-// DefaultLimits are the limits used for every field left zero.
-var DefaultLimits = Limits{
+// DefaultLimits returns the limits used for every field left zero.
+func DefaultLimits() Limits { return defaultLimits }
+
+var defaultLimits = Limits{
 	MaxBodySize:          1 << 20,
 	MaxStreams:           1024,
 	StreamBufferMessages: 1000,
@@ -86,7 +88,7 @@ var DefaultLimits = Limits{
 }
 
 func (l Limits) withDefaults() Limits {
-	d := DefaultLimits
+	d := defaultLimits
 	set(&d.MaxBodySize, l.MaxBodySize)
 	set(&d.MaxStreams, l.MaxStreams)
 	set(&d.MaxStreamsPerUser, l.MaxStreamsPerUser)
@@ -164,7 +166,7 @@ func New(name, address string, opts ...Option) (*Listener, error) {
 	if name == "" {
 		name = "http"
 	}
-	l := &Listener{name: name, limits: DefaultLimits, log: slog.Default()}
+	l := &Listener{name: name, limits: defaultLimits, log: slog.Default()}
 	for _, o := range opts {
 		o(l)
 	}

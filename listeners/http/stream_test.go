@@ -66,7 +66,7 @@ func TestRingAfter(t *testing.T) {
 // stream instead; resumption works only while every event after the id
 // is buffered.
 func TestStreamBuffer(t *testing.T) {
-	lim := DefaultLimits
+	lim := DefaultLimits()
 	lim.StreamBufferMessages = 4
 	reg := newRegistry(&lim, slog.New(slog.DiscardHandler))
 	s := &stream{id: "s", reg: reg, next: 1, wake: make(chan struct{}, 1), client: &broker.Client{}}

@@ -32,8 +32,8 @@ type Config struct {
 
 // Listener is one entry of listeners.
 type Listener struct {
-	// Type is the transport: tcp, tls, websocket, unix or http (the HTTP
-	// bridge); types with settings of their own have keys or a block
+	// Type is the transport: tcp, tls, websocket, unix, or a bridge: http
+	// or coap; types with settings of their own have keys or a block
 	// beside Address.
 	Type string `yaml:"type"`
 	// Name identifies the listener in logs and metrics; it defaults to Type.
@@ -66,6 +66,8 @@ type Listener struct {
 	// Mode is the permissions of a unix listener's socket file, in octal
 	// ("0660"); empty: from the umask.
 	Mode string `yaml:"mode"`
+	// CoAP holds the settings of a coap listener (see coap.go).
+	CoAP *CoAP `yaml:"coap"`
 }
 
 // Limits mirrors broker.Limits key for key (see there for their meaning).

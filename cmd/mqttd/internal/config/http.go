@@ -14,7 +14,7 @@ import (
 //	    address: "127.0.0.1:8080"
 //	    http: {max_streams: 256, resume_window: 1m}
 //
-// A key left out, or 0, takes the bridge's default (httpbridge.DefaultLimits),
+// A key left out, or 0, takes the bridge's default (httpbridge.DefaultLimits()),
 // except max_body_size, which defaults to limits.max_packet_size: a body
 // is what a PUBLISH's payload would be. The fields mirror httpbridge.Limits
 // (see there for their meaning); cmd/mqttd copies them across.

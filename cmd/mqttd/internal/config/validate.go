@@ -11,7 +11,7 @@ import (
 )
 
 // listenerTypes are the accepted values of listeners[].type.
-var listenerTypes = []string{"tcp", "tls", "websocket", "unix", "http"}
+var listenerTypes = []string{"tcp", "tls", "websocket", "unix", "http", "coap"}
 
 // storageTypes are the accepted values of storage.type.
 var storageTypes = []string{"memory", "bolt", "etcd"}
@@ -96,6 +96,7 @@ func (d *decoder) listeners(ls []Listener) {
 			}
 			d.invalid(p+".address", "%q is not host:port: %v", l.Address, err)
 		}
+		d.coapListener(p, l)
 		if l.Name == "" {
 			l.Name = l.Type
 		}
