@@ -111,12 +111,27 @@ func (s *session) fullLocked(m *sessions.Message) bool {
 }
 
 // endLocked discards the session's state: subscriptions, queue, in-flight
-// messages. Called with b.mu and s.mu held.
+// messages. Called with b.mu and s.mu held. Many subscriptions are taken
+// out of the trie by a goroutine of their own, after the locks are
+// released: a session with a million of them must not hold b.mu, which
+// every CONNECT needs, for seconds. Meanwhile the ended session ignores
+// what is routed to it.
 func (s *session) endLocked() {
-	for f := range s.subs {
-		s.b.subs.Unsubscribe(f, s)
+	b := s.b
+	b.metrics.Subscriptions(-len(s.subs))
+	if subs := s.subs; len(subs) > 1000 && !b.closing {
+		b.wg.Add(1) // not closing, under b.mu: Shutdown has not begun waiting
+		go func() {
+			defer b.wg.Done()
+			for f := range subs {
+				b.subs.Unsubscribe(f, s)
+			}
+		}()
+	} else {
+		for f := range subs {
+			b.subs.Unsubscribe(f, s)
+		}
 	}
-	s.b.metrics.Subscriptions(-len(s.subs))
 	s.subs = nil
 	s.queue.Clear()
 	s.inflight.Clear()
