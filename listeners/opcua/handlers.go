@@ -16,7 +16,7 @@ import (
 // Publishing intervals the server grants (a client asking for 0 would
 // make gopcua's subscription goroutine panic on time.NewTicker(0)).
 const (
-	minPublishingInterval = 10.0           // ms
+	minPublishingInterval = 10.0          // ms
 	maxPublishingInterval = 3600 * 1000.0 // ms
 )
 

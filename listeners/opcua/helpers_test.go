@@ -154,3 +154,5 @@ func (r *received) next(t testing.TB, timeout time.Duration, pred func(paho.Mess
 func onTopic(topic string) func(paho.Message) bool {
 	return func(m paho.Message) bool { return m.Topic() == topic }
 }
+
+func errorf(format string, a ...any) error { return fmt.Errorf(format, a...) }
