@@ -13,11 +13,12 @@
 const readline = require("readline");
 const os = require("os");
 const path = require("path");
+// node-opcua's parts, not the whole package: loading it all takes seconds.
 const {
   OPCUAClient, MessageSecurityMode, SecurityPolicy, AttributeIds, DataType,
-  TimestampsToReturn, ClientMonitoredItem, BrowseDirection, resolveNodeId,
-  OPCUACertificateManager, NodeClass,
-} = require("node-opcua");
+  TimestampsToReturn, ClientMonitoredItem, BrowseDirection, resolveNodeId, NodeClass,
+} = require("node-opcua-client");
+const { OPCUACertificateManager } = require("node-opcua-certificate-manager");
 
 const endpoint = process.argv[2];
 const pki = process.env.OPCUA_PKI || path.join(os.tmpdir(), "tern-opcua-pki");
