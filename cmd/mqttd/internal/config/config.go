@@ -31,13 +31,15 @@ type Config struct {
 
 // Listener is one entry of listeners.
 type Listener struct {
-	// Type is the transport; only "tcp" so far (tls, websocket, http, coap
-	// and opcua will add fields of their own beside Address).
+	// Type is the transport: "tcp" or "opcua" (tls, websocket, http and
+	// coap will add fields of their own beside Address).
 	Type string `yaml:"type"`
 	// Name identifies the listener in logs and metrics; it defaults to Type.
 	Name string `yaml:"name"`
 	// Address is host:port ("127.0.0.1:1883"; port 0 picks a free one).
 	Address string `yaml:"address"`
+	// OPCUA configures type opcua (opcua.go).
+	OPCUA *OPCUA `yaml:"opcua"`
 }
 
 // Limits mirrors broker.Limits key for key (see there for their meaning).

@@ -241,12 +241,12 @@ func TestParseErrors(t *testing.T) {
 		{
 			"unknown listener type",
 			"listeners:\n  - type: tcp\n    address: \":1\"\n  - type: quic\n    name: q\n    address: \":2\"\n",
-			[]string{`line 4: listeners[1].type: unknown listener type "quic" (one of: tcp)`},
+			[]string{`line 4: listeners[1].type: unknown listener type "quic" (one of: tcp`},
 		},
 		{
 			"listener type missing",
 			"listeners:\n  - address: \":1\"\n",
-			[]string{`line 2: listeners[0].type: is required (one of: tcp)`},
+			[]string{`line 2: listeners[0].type: is required (one of: tcp`},
 		},
 		{
 			"address missing",
