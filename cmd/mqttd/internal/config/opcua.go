@@ -15,6 +15,7 @@ import (
 // OPCUA configures a listener of type opcua (package listeners/opcua), in
 // one of two modes:
 //
+//	listeners:
 //	- type: opcua                 # server mode: OPC UA clients read MQTT topics
 //	  name: plant
 //	  address: "0.0.0.0:4840"
