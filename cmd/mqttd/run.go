@@ -35,7 +35,7 @@ func run(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	lns, err := openListeners(cfg.Listeners)
+	lns, err := openListeners(cfg.Listeners, logger)
 	if err != nil {
 		return errors.Join(err, store.Close())
 	}
@@ -108,7 +108,7 @@ func openStorage(s config.Storage) (storage.Store, error) {
 
 // openListeners listens on every configured address; on failure it closes
 // those already open.
-func openListeners(cfgs []config.Listener) ([]listeners.Listener, error) {
+func openListeners(cfgs []config.Listener, logger *slog.Logger) ([]listeners.Listener, error) {
 	var open []listeners.Listener
 	for _, c := range cfgs {
 		var (
@@ -118,6 +118,8 @@ func openListeners(cfgs []config.Listener) ([]listeners.Listener, error) {
 		switch c.Type {
 		case "tcp":
 			l, err = tcp.New(c.Name, c.Address)
+		case "opcua":
+			l, err = openOPCUA(c, logger)
 		default:
 			err = fmt.Errorf("type %q is not built into this mqttd", c.Type)
 		}
