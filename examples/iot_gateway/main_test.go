@@ -147,7 +147,9 @@ func TestGatewayMapsPLCTagsToTopics(t *testing.T) {
 	if v["status"] != "Good" {
 		t.Errorf("result: %v", v)
 	}
-	next(func(topic string, v map[string]any) bool { return topic == "plant/line1/setpoint" && v["value"] == 61.5 })
+	next(func(topic string, v map[string]any) bool {
+		return topic == "plant/line1/setpoint" && v["value"] == 61.5
+	})
 
 	cancel()
 	if err := <-done; err != nil {
