@@ -20,6 +20,14 @@
 // and metrics apply to everything the bridge does. See README.md for the
 // mapping tables and what is not supported.
 //
+// # Locks
+//
+// Server mode: gopcua's MonitoredItemService.Mu before topicSpace.mu (the
+// notifier reads values while holding the former); topicSpace.mu is a
+// leaf, never held while publishing or calling gopcua. Client mode:
+// Client.mu guards the current connection and is never held during an
+// OPC UA request or a publish.
+//
 // gopcua's server logs one line through the standard library's log
 // package when it starts; everything else is logged with the configured
 // *slog.Logger.

@@ -91,7 +91,8 @@ func (ts *topicSpace) exposeOf(topic string) int {
 
 // update sets the value of topic's variable, creating it (and its
 // folders) if needed. It returns the node to notify, or nil when the
-// node limit stops a new topic (created reports the first such refusal).
+// node limit stops a new topic (refused reports the first such refusal,
+// to be logged).
 func (ts *topicSpace) update(topic string, expose int, dv *ua.DataValue) (nid *ua.NodeID, refused bool) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()

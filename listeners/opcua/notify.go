@@ -105,7 +105,7 @@ func (n *notifier) notify(nid *ua.NodeID) bool {
 	defer mis.Mu.Unlock()
 	ok := true
 	for _, item := range mis.Nodes[nid.String()] {
-		if item == nil || item.Req == nil || item.Req.ItemToMonitor == nil || item.Req.RequestedParameters == nil {
+		if item == nil || item.Sub == nil || item.Req == nil || item.Req.ItemToMonitor == nil || item.Req.RequestedParameters == nil {
 			continue
 		}
 		val := &ua.MonitoredItemNotification{
