@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"github.com/ternmq/broker/internal/sessions"
 	"github.com/ternmq/broker/packets"
 	"github.com/ternmq/broker/storage"
 )
@@ -16,11 +17,12 @@ func (c *conn) handleAck(fh packets.FixedHeader, body []byte) error {
 	var saveRel bool
 	var doneSeq uint64           // stored delivery finished: remove it
 	var released *storage.Queued // stored QoS 2 delivery now waiting for PUBCOMP
+	var done sessions.Delivery   // the delivery PUBACK or PUBCOMP completed
 	s.mu.Lock()
 	switch fh.Type {
 	case packets.PUBACK: // QoS 1 delivery done [MQTT-4.3.2]
 		if d, ok := s.inflight.Get(pk.PacketID); ok && d.QoS == 1 {
-			doneSeq = d.Seq
+			doneSeq, done = d.Seq, *d
 			s.inflight.Remove(pk.PacketID)
 		}
 	case packets.PUBREC: // QoS 2, first half [MQTT-4.3.3]
@@ -53,7 +55,7 @@ func (c *conn) handleAck(fh packets.FixedHeader, body []byte) error {
 		}
 	case packets.PUBCOMP: // QoS 2 delivery done
 		if d, ok := s.inflight.Get(pk.PacketID); ok && d.QoS == 2 {
-			doneSeq = d.Seq
+			doneSeq, done = d.Seq, *d
 			s.inflight.Remove(pk.PacketID)
 		}
 	}
@@ -70,6 +72,9 @@ func (c *conn) handleAck(fh packets.FixedHeader, body []byte) error {
 	}
 	if doneSeq != 0 {
 		c.acked = append(c.acked, doneSeq) // removed by flushAcked after this read batch
+	}
+	if done.Msg != nil {
+		b.delivered(&c.info, &done)
 	}
 	if saveRel {
 		b.saveSession(s) // the PUBREL is remembered before PUBCOMP goes out

@@ -3,8 +3,6 @@ package broker
 import (
 	"context"
 	"strings"
-
-	"github.com/ternmq/broker/packets"
 )
 
 // Action is what a client asks to do with a topic.
@@ -158,15 +156,6 @@ func (b *Broker) canRead(c *ClientInfo, topic string, qos byte) bool {
 		return true
 	}
 	return b.authorize(c, Access{Action: ActionRead, Topic: topic, QoS: qos}).Allowed()
-}
-
-// refusal is the reason code for a refused Decision: Not authorized for a
-// deny, failure for a decision that could not be made.
-func refusal(d Decision, failure packets.ReasonCode) packets.ReasonCode {
-	if d.err != nil {
-		return failure
-	}
-	return packets.NotAuthorized
 }
 
 // authorizePublish is the publish check. Topics under $SYS are the

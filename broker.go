@@ -18,6 +18,9 @@ import (
 	"github.com/ternmq/broker/topics"
 )
 
+// Version is the broker version published in $SYS/broker/version.
+const Version = "tern 0.1.0"
+
 // ErrClosed is returned by Start, Publish and Subscribe after Shutdown or Close.
 var ErrClosed = errors.New("broker: closed")
 
@@ -44,8 +47,11 @@ type Broker struct {
 	mu       sync.Mutex          // guards sessions, conns, closing
 	sessions map[string]*session // by client identifier
 	conns    map[*conn]struct{}  // live connections
+	pending  map[*conn]struct{}  // connections whose CONNECT is not handled yet
 	locals   map[*localSub]struct{}
 	closing  bool
+	optErrs  []error // misused options, reported by New
+	clock    Clock
 
 	hostOnce sync.Once
 	host     *Client // the host's own in-process Client (client.go)
@@ -65,14 +71,16 @@ type Broker struct {
 // New returns a broker configured by opts. It does not listen until Start.
 func New(opts ...Option) (*Broker, error) {
 	b := &Broker{
-		limits:   DefaultLimits,
+		limits:   defaultLimits,
 		metrics:  NoMetrics{},
 		log:      slog.Default(),
 		subs:     topics.NewTrie[subscriber, subscription](),
 		retained: topics.NewRetained[*sessions.Message](),
 		sessions: make(map[string]*session),
 		conns:    make(map[*conn]struct{}),
+		pending:  make(map[*conn]struct{}),
 		startAt:  time.Now(),
+		clock:    systemClock{},
 		removers: make(chan struct{}, 256),
 		feat:     features{maxQoS: 2, sysInterval: 10 * time.Second},
 		id:       newBrokerID(),
@@ -81,12 +89,28 @@ func New(opts ...Option) (*Broker, error) {
 	for _, o := range opts {
 		o(b)
 	}
+	names := make(map[string]bool)
+	for _, l := range b.listeners {
+		if names[l.Name()] {
+			b.invalid("WithListener", "two listeners named %q (names identify them in logs, metrics and ClientInfo)", l.Name())
+		}
+		names[l.Name()] = true
+	}
+	if err := errors.Join(b.optErrs...); err != nil {
+		return nil, err
+	}
 	b.connRate = newRate(b.limits.ConnectRate)
 	if b.store == nil {
 		b.store = memory.New()
 	}
+	if _, none := b.metrics.(NoMetrics); !none {
+		b.store = meter(b.store, b.metrics)
+	}
 	if err := b.restore(context.Background()); err != nil {
 		return nil, fmt.Errorf("broker: restoring from storage: %w", err)
+	}
+	if so, ok := b.metrics.(StatsObserver); ok {
+		so.ObserveStats(b.Stats)
 	}
 	return b, nil
 }
@@ -94,6 +118,9 @@ func New(opts ...Option) (*Broker, error) {
 // Start serves every listener in the background and returns. The context
 // only bounds the start itself.
 func (b *Broker) Start(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err // nothing started
+	}
 	b.mu.Lock()
 	closing := b.closing
 	b.mu.Unlock()
@@ -116,7 +143,10 @@ func (b *Broker) Start(ctx context.Context) error {
 		})
 		b.log.Debug("listening", "listener", l.Name(), "addr", l.Addr().String())
 	}
-	return ctx.Err()
+	for _, h := range b.hooks.lifecycle {
+		h.OnStarted()
+	}
+	return nil
 }
 
 // Serve starts the broker and blocks until ctx is done, then shuts down
@@ -146,6 +176,9 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 	}
 	b.closing = true
 	b.mu.Unlock()
+	for _, h := range b.hooks.lifecycle {
+		h.OnStopping()
+	}
 
 	for _, l := range b.listeners {
 		_ = l.Close()
@@ -159,6 +192,9 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 	for c := range b.conns {
 		all = append(all, c)
 	}
+	for c := range b.pending {
+		_ = c.nc.Close() // not connected yet: nothing to say to it
+	}
 	b.mu.Unlock()
 	var dwg sync.WaitGroup
 	for _, c := range all {
@@ -171,7 +207,11 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 	}
 	b.wg.Wait()
 	b.stopTimers()
-	return b.store.Close()
+	err := b.store.Close()
+	for _, h := range b.hooks.lifecycle {
+		h.OnStopped()
+	}
+	return err
 }
 
 // Close stops the broker at once: listeners and connections are closed
@@ -190,17 +230,33 @@ func (b *Broker) Close() error {
 // ServeConn serves one MQTT connection until it ends; listeners call it, and
 // so can a host with a transport of its own. It closes nc.
 func (b *Broker) ServeConn(listener string, nc net.Conn) {
+	c := newConn(b, listener, nc)
 	b.mu.Lock()
 	if b.closing {
 		b.mu.Unlock()
 		_ = nc.Close()
 		return
 	}
+	if max := b.limits.MaxPendingConnections; max > 0 && len(b.pending) >= max {
+		// Connections that never send CONNECT must not use up the file
+		// descriptors real clients need: beyond the limit, close at once.
+		b.mu.Unlock()
+		b.stats.pendingRefused.Add(1)
+		_ = nc.Close()
+		return
+	}
+	b.pending[c] = struct{}{}
 	b.wg.Add(1)
 	b.mu.Unlock()
 	defer b.wg.Done()
-	c := newConn(b, listener, nc)
 	c.serve()
+}
+
+// connected takes c off the pending set once its CONNECT is handled.
+func (b *Broker) connected(c *conn) {
+	b.mu.Lock()
+	delete(b.pending, c)
+	b.mu.Unlock()
 }
 
 // drainInflight waits until no delivery is in flight or ctx is done;

@@ -19,8 +19,9 @@ import (
 // Broker.Publish and Broker.Subscribe use a built-in Client for the host
 // itself (Listener "local", no Authenticator).
 type Client struct {
-	b    *Broker
-	info ClientInfo
+	b     *Broker
+	info  ClientInfo
+	since time.Time // when NewClient made it
 
 	mu     sync.Mutex
 	subs   map[*localSub]struct{}
@@ -53,7 +54,7 @@ func (b *Broker) NewClient(ctx context.Context, creds *Credentials) (*Client, er
 			return nil, code
 		}
 	}
-	c := &Client{b: b, info: cr.ClientInfo}
+	c := &Client{b: b, info: cr.ClientInfo, since: time.Now()}
 	for _, h := range b.hooks.connect {
 		if err := h.OnConnect(&c.info); err != nil {
 			code := codeOr(err, packets.NotAuthorized)
@@ -61,6 +62,7 @@ func (b *Broker) NewClient(ctx context.Context, creds *Credentials) (*Client, er
 			return nil, code
 		}
 	}
+	b.metrics.ClientConnected(c.info.Listener)
 	return c, nil
 }
 
@@ -105,7 +107,7 @@ func (c *Client) Publish(ctx context.Context, m *Message) (delivered int, err er
 	}
 	cp := *m
 	cp.ClientID = c.info.ID
-	cp.Received = time.Now()
+	cp.Received = b.now()
 	cp.SubscriptionIDs = nil
 	im, err := b.runPublishHooks(&c.info, b.internal(&cp))
 	if err != nil {
@@ -143,7 +145,7 @@ func (c *Client) Subscribe(filter string, qos byte, fn func(*Message)) (cancel f
 		return nil, refusal(d, packets.UnspecifiedError)
 	}
 	so := subscription{qos: d.grant(min(qos, 2, b.feat.maxQoS))}
-	ls := &localSub{b: b, owner: c, fn: fn, done: make(chan struct{})}
+	ls := &localSub{b: b, owner: c, fn: fn}
 	ls.queue.Max = b.limits.MaxQueuedMessages
 	c.mu.Lock()
 	if c.closed {
@@ -162,6 +164,9 @@ func (c *Client) Subscribe(filter string, qos byte, fn func(*Message)) (cancel f
 
 	b.subs.Subscribe(filter, ls, so)
 	b.metrics.Subscriptions(1)
+	for _, h := range b.hooks.subscribed {
+		h.OnSubscribed(&c.info, Subscription{Filter: filter, QoS: so.qos})
+	}
 	if _, inner, shared := topics.ParseShared(filter); !shared {
 		var retained []*sessions.Message
 		b.retained.Match(inner, func(_ string, m *sessions.Message) bool {
@@ -184,6 +189,9 @@ func (c *Client) Subscribe(filter string, qos byte, fn func(*Message)) (cancel f
 			delete(c.subs, ls)
 			c.mu.Unlock()
 			b.untrack(ls)
+			for _, h := range b.hooks.unsubscribed {
+				h.OnUnsubscribed(&c.info, filter)
+			}
 		})
 	}
 	ls.cancel = cancel
@@ -202,7 +210,7 @@ func (c *Client) Retained(filter string) ([]*Message, error) {
 		return nil, refusal(d, packets.UnspecifiedError)
 	}
 	all := b.retainedMatching(filter)
-	now := time.Now()
+	now := b.now()
 	out := make([]*Message, 0, len(all))
 	for _, m := range all {
 		if !m.Expired(now) && b.canRead(&c.info, m.Topic, m.QoS) {
@@ -230,6 +238,7 @@ func (c *Client) Close() {
 		ls.cancel()
 	}
 	if c != c.b.host {
+		c.b.metrics.ClientDisconnected(c.info.Listener, time.Since(c.since))
 		for _, h := range c.b.hooks.disconnect {
 			h.OnDisconnect(&c.info, nil)
 		}
@@ -281,7 +290,6 @@ type localSub struct {
 	queue   sessions.Queue
 	running bool
 	stopped bool
-	done    chan struct{} // closed when no callback goroutine runs after stop
 }
 
 func (l *localSub) client() *ClientInfo { return &l.owner.info }
@@ -292,7 +300,7 @@ func (l *localSub) deliver(d sessions.Delivery) error {
 		l.mu.Unlock()
 		return nil
 	}
-	if !l.queue.Push(d) {
+	if max := l.b.limits.MaxQueuedBytes; (max > 0 && l.queue.Bytes()+d.Msg.Size() > max) || !l.queue.Push(d) {
 		l.mu.Unlock()
 		l.b.dropped(l.owner.info.ID, d.Msg, DropQueueFull)
 		return nil
@@ -313,14 +321,11 @@ func (l *localSub) run() {
 		d, ok := l.queue.Pop()
 		if !ok || l.stopped {
 			l.running = false
-			if l.stopped {
-				close(l.done)
-			}
 			l.mu.Unlock()
 			return
 		}
 		l.mu.Unlock()
-		now := time.Now()
+		now := l.b.now()
 		if d.Msg.Expired(now) {
 			l.b.dropped(l.owner.info.ID, d.Msg, DropExpired)
 			continue
@@ -329,27 +334,18 @@ func (l *localSub) run() {
 		m.QoS, m.Retain = d.QoS, d.Retain
 		l.fn(m)
 		l.b.stats.MessagesDelivered.Add(1)
-		l.b.metrics.MessageDelivered(d.QoS)
+		l.b.delivered(&l.owner.info, &d)
 	}
 }
 
-// stop ends deliveries and waits for a running callback to return, unless
-// called from the callback itself.
+// stop ends deliveries: no callback starts after it returns. It does not
+// wait for a callback that is running (which may be the caller itself);
+// Shutdown waits for those through the broker's WaitGroup.
 func (l *localSub) stop() {
 	l.mu.Lock()
 	l.stopped = true
 	l.queue.Clear()
-	wait := l.running
-	if !wait {
-		close(l.done)
-	}
 	l.mu.Unlock()
-	if wait {
-		select {
-		case <-l.done:
-		case <-time.After(5 * time.Second):
-		}
-	}
 }
 
 // track registers an in-process subscription, unless the broker is closing.
@@ -391,4 +387,3 @@ func (b *Broker) isClosing() bool {
 	defer b.mu.Unlock()
 	return b.closing
 }
-

@@ -55,8 +55,12 @@ type conn struct {
 	willOnClose bool                  // publish the will on teardown
 	hadWill     bool                  // CONNECT carried a will (stored until the connection ends)
 	connectedAt time.Time             // when CONNACK 0 was queued
+	samples     uint32                // PUBLISHes read, to sample timings
+	slot        bool                  // holds a Limits.MaxConnections slot (reader goroutine only)
 	closeOnce   sync.Once
 	movedAway   atomic.Bool // another broker took the client: leave storage alone
+	connacked   atomic.Bool // CONNACK 0 is written: a DISCONNECT may follow it
+	lingering   atomic.Bool // DISCONNECT sent: input is discarded until the close
 }
 
 func newConn(b *Broker, listener string, nc net.Conn) *conn {
@@ -78,6 +82,7 @@ func (c *conn) serve() {
 	_ = c.nc.SetReadDeadline(time.Now().Add(b.limits.ConnectTimeout))
 	fh, body, err := c.r.Next()
 	if err != nil {
+		b.connected(c)
 		c.fail(err, "reading CONNECT")
 		_ = c.nc.Close()
 		close(c.done)
@@ -85,13 +90,18 @@ func (c *conn) serve() {
 	}
 	if fh.Type != packets.CONNECT {
 		// The first packet must be CONNECT [MQTT-3.1.0-1].
+		b.connected(c)
 		c.fail(&packets.Error{Packet: fh.Type, Field: "packet type", Reason: "first packet is not CONNECT", Code: packets.ProtocolError}, "handshake")
 		_ = c.nc.Close()
 		close(c.done)
 		return
 	}
 	b.stats.BytesReceived.Add(int64(fh.Remaining + 2))
-	if !c.connect(fh, body) {
+	b.metrics.PacketReceived(c.listener, packets.CONNECT, fh.Remaining+2)
+	ok := c.connect(fh, body)
+	b.connected(c)
+	if !ok {
+		c.releaseSlot()
 		_ = c.nc.Close()
 		close(c.done)
 		return
@@ -107,11 +117,17 @@ func (c *conn) readLoop() error {
 		_ = c.nc.SetReadDeadline(time.Time{})
 	}
 	for {
+		if c.lingering.Load() {
+			return errLingering
+		}
 		if c.keep > 0 {
 			// Disconnect after 1.5 times the keep alive without a packet [MQTT-3.1.2-24].
 			_ = c.nc.SetReadDeadline(time.Now().Add(c.keep))
 		}
 		fh, body, err := c.r.Next()
+		if err == nil && c.lingering.Load() {
+			return errLingering // DISCONNECT sent: what follows is discarded
+		}
 		if err != nil {
 			_ = c.flushPending() // what was read completely is still routed
 			c.flushAcked()
@@ -251,10 +267,20 @@ func (c *conn) fail(err error, during string) {
 // disconnect sends DISCONNECT with code to an MQTT 5 client (nothing to
 // older ones, which have no server DISCONNECT) and closes the connection.
 // Safe from any goroutine; bounded by a one-second write deadline.
-func (c *conn) disconnect(code packets.ReasonCode) {
+func (c *conn) disconnect(code packets.ReasonCode) { c.disconnectRef(code, "") }
+
+// disconnectRef is disconnect with a Server Reference (v5), for 0x9C Use
+// another server and 0x9D Server moved [MQTT-4.11].
+func (c *conn) disconnectRef(code packets.ReasonCode, ref string) {
 	c.closeOnce.Do(func() {
-		if v5(c.version) && c.sess != nil {
+		// Nothing but CONNACK may come first [MQTT-3.2.0-1]: a connection
+		// taken over before its CONNACK went out is closed without a word.
+		if v5(c.version) && c.sess != nil && c.connacked.Load() {
 			p := packets.Disconnect{ReasonCode: code}
+			if ref != "" {
+				p.Properties.ServerReference = []byte(ref)
+				p.Properties.Present.Add(packets.PropServerReference)
+			}
 			buf, err := p.Append(nil, c.version)
 			if err != nil {
 				// Not a DISCONNECT reason code (0x86, 0x8C, ...): say
@@ -267,11 +293,52 @@ func (c *conn) disconnect(code packets.ReasonCode) {
 			}
 			if err == nil {
 				_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
-				_, _ = c.nc.Write(buf)
+				if _, err := c.nc.Write(buf); err == nil {
+					c.lingerClose()
+					return
+				}
 			}
 		}
 		_ = c.nc.Close()
 	})
+}
+
+// lingerTime bounds how long input is discarded after a DISCONNECT.
+const lingerTime = time.Second
+
+// errLingering ends the reader once a DISCONNECT has been sent.
+var errLingering = errors.New("broker: connection closing")
+
+// lingerClose closes a connection after a DISCONNECT so that the client
+// reads the reason code: closing a socket with unread input makes the
+// kernel send a reset, and the client loses what it had not read. So the
+// write side is closed first, input is discarded until the client closes
+// or lingerTime passes, and only then is the socket closed. During
+// shutdown the connection is closed at once.
+func (c *conn) lingerClose() {
+	cw, ok := c.nc.(interface{ CloseWrite() error })
+	b := c.b
+	b.mu.Lock()
+	if !ok || b.closing {
+		b.mu.Unlock()
+		_ = c.nc.Close()
+		return
+	}
+	b.wg.Add(1)
+	b.mu.Unlock()
+	c.lingering.Store(true)
+	_ = cw.CloseWrite()
+	_ = c.nc.SetReadDeadline(time.Now().Add(lingerTime))
+	go func() {
+		defer b.wg.Done()
+		var buf [512]byte
+		for {
+			if _, err := c.nc.Read(buf[:]); err != nil {
+				break
+			}
+		}
+		_ = c.nc.Close()
+	}()
 }
 
 // close closes the network connection without a DISCONNECT.
@@ -311,13 +378,13 @@ func (c *conn) teardown(cause error) {
 		}
 	} else if s.conn == nil && !s.ended {
 		if s.expiry != 0xFFFFFFFF && !b.closing {
-			s.expiryTimer = time.AfterFunc(time.Duration(s.expiry)*time.Second, s.expire)
+			s.expiryTimer = b.clock.AfterFunc(time.Duration(s.expiry)*time.Second, s.expire)
 		}
 		if w != nil && w.delay > 0 && !b.closing {
 			// Will delay: published later unless the session resumes first [MQTT-3.1.3-9].
 			delayed = true
 			s.will = w
-			s.willTimer = time.AfterFunc(time.Duration(w.delay)*time.Second, s.fireWill)
+			s.willTimer = b.clock.AfterFunc(time.Duration(w.delay)*time.Second, s.fireWill)
 		}
 	}
 	s.mu.Unlock()
@@ -334,6 +401,7 @@ func (c *conn) teardown(cause error) {
 		b.forgetWill(s.id)
 	}
 	b.stats.Connected.Add(-1)
+	c.releaseSlot()
 	b.metrics.ClientDisconnected(c.listener, time.Since(c.connectedAt))
 	for _, h := range b.hooks.disconnect {
 		h.OnDisconnect(&c.info, cause)
@@ -349,4 +417,25 @@ func remoteString(nc net.Conn) string {
 		return a.String()
 	}
 	return ""
+}
+
+// takeSlot reserves one of Limits.MaxConnections for c; reserving and
+// checking are one atomic step, so concurrent CONNECTs cannot exceed it.
+func (c *conn) takeSlot() bool {
+	b := c.b
+	n := b.stats.slots.Add(1)
+	c.slot = true
+	if max := b.limits.MaxConnections; max > 0 && n > int64(max) {
+		c.releaseSlot()
+		return false
+	}
+	return true
+}
+
+// releaseSlot gives c's slot back, once.
+func (c *conn) releaseSlot() {
+	if c.slot {
+		c.slot = false
+		c.b.stats.slots.Add(-1)
+	}
 }

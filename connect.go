@@ -2,7 +2,6 @@ package broker
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"time"
 
@@ -64,7 +63,7 @@ func (c *conn) connect(fh packets.FixedHeader, body []byte) bool {
 		c.redirect(code, b.feat.serverRef)
 		return false
 	}
-	if max := b.limits.MaxConnections; max > 0 && b.stats.Connected.Load() >= int64(max) {
+	if !c.takeSlot() {
 		c.refuse(c.version, packets.QuotaExceeded)
 		return false
 	}
@@ -103,7 +102,7 @@ func (c *conn) connect(fh packets.FixedHeader, body []byte) bool {
 		if pk.Properties.Present.Has(packets.PropMaximumPacketSize) {
 			c.maxOut = int(pk.Properties.MaximumPacketSize)
 		}
-		c.aliases = topics.NewAliasesIn(b.limits.TopicAliasMaximum)
+		c.aliases = topics.NewAliasesIn(b.limits.TopicAliasMaximum, b.limits.MaxAliasBytes)
 		if m := pk.Properties.TopicAliasMaximum; m > 0 {
 			c.aliasesOut = topics.NewAliasesOut(m) // never above the client's maximum [MQTT-3.3.2-10]
 		}
@@ -180,10 +179,17 @@ func (c *conn) connect(fh packets.FixedHeader, body []byte) bool {
 			return false
 		}
 	}
-	_, _, err := b.attach(c, pk.CleanStart, expiry, window, w, &ack)
+	_, present, err := b.attach(c, pk.CleanStart, expiry, window, w, &ack)
 	if err != nil {
 		c.refuse(c.version, packets.ServerUnavailable)
 		return false
+	}
+	for _, h := range b.hooks.session {
+		if present {
+			h.OnSessionResumed(&c.info)
+		} else {
+			h.OnSessionCreated(&c.info)
+		}
 	}
 	b.claim(c.info.ID)
 	n := b.stats.Connected.Add(1)
@@ -288,8 +294,11 @@ func (c *conn) refuse(v packets.Version, code packets.ReasonCode) {
 		return
 	}
 	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
-	_, _ = c.nc.Write(buf)
+	if n, err := c.nc.Write(buf); err == nil {
+		c.b.metrics.PacketSent(c.listener, packets.CONNACK, n)
+	}
 	c.b.log.Debug("connection refused", "client", c.info.ID, "remote", remoteString(c.nc), "code", code.Error())
+	c.b.refused(c, code)
 }
 
 // credentials collects what CONNECT presents for authentication.
@@ -315,8 +324,11 @@ func (c *conn) redirect(code packets.ReasonCode, ref string) {
 	}
 	if buf, err := ack.Append(nil, c.version); err == nil {
 		_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
-		_, _ = c.nc.Write(buf)
+		if n, err := c.nc.Write(buf); err == nil {
+			c.b.metrics.PacketSent(c.listener, packets.CONNACK, n)
+		}
 	}
+	c.b.refused(c, code)
 }
 
 // authenticate asks the Authenticator, if any.
@@ -330,20 +342,9 @@ func (b *Broker) authenticate(c *conn, pk *packets.Connect) packets.ReasonCode {
 	if err := b.authn.Authenticate(ctx, &cr); err != nil {
 		return codeOr(err, packets.NotAuthorized)
 	}
+	// What the Authenticator established stays with the connection.
+	c.info.Username, c.info.Attributes = cr.Username, cr.Attributes
 	return packets.Success
-}
-
-// codeOr returns the reason code err carries, or def.
-func codeOr(err error, def packets.ReasonCode) packets.ReasonCode {
-	var rc packets.ReasonCode
-	if errors.As(err, &rc) && rc.IsError() {
-		return rc
-	}
-	var pe *packets.Error
-	if errors.As(err, &pe) {
-		return pe.Code
-	}
-	return def
 }
 
 // newClientID makes a unique client identifier for a client that sent none.
@@ -412,7 +413,7 @@ func (c *conn) enhancedAuth(pk *packets.Connect) ([]byte, packets.ReasonCode) {
 			return nil, packets.NotAuthorized
 		}
 		if fh.Type != packets.AUTH {
-			// Only AUTH may follow until CONNACK [MQTT-4.12.0-?].
+			// Only AUTH may follow until CONNACK (section 4.12).
 			return nil, packets.ProtocolError
 		}
 		var a packets.Auth
@@ -503,6 +504,10 @@ func (c *conn) writeConnack(ack *packets.Connack) {
 	_ = c.nc.SetWriteDeadline(time.Now().Add(c.b.limits.WriteTimeout))
 	n, werr := c.nc.Write(buf)
 	c.b.stats.BytesSent.Add(int64(n))
+	if werr == nil {
+		c.connacked.Store(true)
+		c.b.metrics.PacketSent(c.listener, packets.CONNACK, n)
+	}
 	s := c.sess
 	s.mu.Lock()
 	c.writing = false

@@ -50,7 +50,7 @@
 //
 // A session's queue holds at most Limits.MaxQueuedMessages deliveries. When
 // it is full, new deliveries for that session are dropped, counted in
-// Stats.MessagesDropped and reported to DropHook and Metrics; other clients
+// Stats.Dropped and reported to DropHook and Metrics; other clients
 // and the publisher are not slowed. QoS 0 messages for a disconnected
 // session are not queued (DropOfflineQoS0), as in Mosquitto's default.
 package broker

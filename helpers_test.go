@@ -15,7 +15,7 @@ import (
 	"github.com/ternmq/broker/packets"
 )
 
-// quietLogger discards logs unless -v is given with TERN_LOG=1.
+// quietLogger discards the broker's logs.
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // startBroker runs a broker on a random loopback port and closes it when the test ends.

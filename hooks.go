@@ -55,65 +55,194 @@ const (
 	DropOfflineQoS0 DropReason = "offline_qos0" // QoS 0 for a disconnected session is not queued
 )
 
+// Subscription is one topic filter of a SUBSCRIBE as hooks see it: a copy
+// the hook may keep.
+type Subscription struct {
+	Filter            string // as subscribed, "$share/group/" prefix included
+	QoS               byte   // requested; after OnSubscribe, the QoS granted
+	NoLocal           bool
+	RetainAsPublished bool
+	RetainHandling    byte   // 0 send retained, 1 only if new, 2 never
+	Identifier        uint32 // Subscription Identifier (v5); 0: none
+}
+
+// Every hook below is called under no broker lock, on the goroutine of the
+// client it concerns (or the broker's own), so a hook may call back into
+// the broker: publish, subscribe, disconnect a client. A hook that blocks
+// blocks that client only. Values passed by pointer are the hook's for
+// the duration of the call; ClientInfo must not be modified.
+
 // ConnectHook is called after authentication, before CONNACK (and for
 // each in-process Client). Returning a packets.ReasonCode refuses the
-// connection with that code.
+// connection with that code (any other error: NotAuthorized).
 type ConnectHook interface {
 	OnConnect(c *ClientInfo) error
 }
 
-// DisconnectHook is called when a connection ends; err is nil for a clean
-// DISCONNECT.
+// ConnectRefusedHook is told of every refused connection and why: code is
+// the CONNACK reason (BadUserNameOrPassword or NotAuthorized for
+// authentication, QuotaExceeded, ConnectionRateExceeded,
+// ServerUnavailable for limits, ProtocolError, MalformedPacket,
+// UnsupportedProtocolVersion, ClientIdentifierNotValid for the protocol,
+// UseAnotherServer or ServerMoved for a redirect). c.ID may be empty when
+// the CONNECT could not be read.
+type ConnectRefusedHook interface {
+	OnConnectRefused(c *ClientInfo, code packets.ReasonCode)
+}
+
+// DisconnectHook is called when an accepted connection ends; err is nil
+// for a clean DISCONNECT.
 type DisconnectHook interface {
 	OnDisconnect(c *ClientInfo, err error)
 }
 
 // SubscribeHook is called for each topic filter of a SUBSCRIBE after
-// authorization. It may lower sub.QoS; returning a packets.ReasonCode
-// refuses the filter with that code.
+// authorization, before it takes effect. It may lower sub.QoS; returning a
+// packets.ReasonCode refuses the filter with that code.
 type SubscribeHook interface {
-	OnSubscribe(c *ClientInfo, sub *packets.Subscription) error
+	OnSubscribe(c *ClientInfo, sub *Subscription) error
 }
 
-// PublishHook is called for each PUBLISH (and in-process publish) before it
-// is routed. It may modify m; returning a packets.ReasonCode refuses the
-// message (v5 clients get that code in PUBACK/PUBREC).
+// SubscribedHook is told of each subscription after it took effect, with
+// the QoS granted.
+type SubscribedHook interface {
+	OnSubscribed(c *ClientInfo, sub Subscription)
+}
+
+// UnsubscribedHook is told of each subscription removed by UNSUBSCRIBE (or
+// by an in-process Client's cancel).
+type UnsubscribedHook interface {
+	OnUnsubscribed(c *ClientInfo, filter string)
+}
+
+// PublishHook is called for each PUBLISH (and in-process publish and will)
+// before it is routed. It may modify m; a changed topic is validated and
+// authorized again. Returning a packets.ReasonCode refuses the message (v5
+// clients get that code in PUBACK/PUBREC).
 type PublishHook interface {
 	OnPublish(c *ClientInfo, m *Message) error
 }
 
-// DropHook is called when a delivery to a client is dropped.
+// DeliveredHook is told of each completed delivery to a client: a QoS 0
+// message written to its connection, a QoS 1 or 2 message acknowledged
+// (PUBACK, PUBCOMP), a message handed to an in-process callback. m.QoS is
+// the QoS of the delivery.
+type DeliveredHook interface {
+	OnDelivered(c *ClientInfo, m *Message)
+}
+
+// DropHook is called when a delivery to a client is dropped (a slow
+// consumer's full queue, an expired message, a packet too large).
 type DropHook interface {
 	OnDropped(clientID string, m *Message, reason DropReason)
 }
 
-// hookSet holds the registered hooks by capability.
-type hookSet struct {
-	connect    []ConnectHook
-	disconnect []DisconnectHook
-	subscribe  []SubscribeHook
-	publish    []PublishHook
-	drop       []DropHook
+// SessionHook is told of the life of sessions.
+type SessionHook interface {
+	// OnSessionCreated: a CONNECT started a new session.
+	OnSessionCreated(c *ClientInfo)
+	// OnSessionResumed: a CONNECT resumed an existing session (CONNACK
+	// Session Present 1).
+	OnSessionResumed(c *ClientInfo)
+	// OnSessionExpired: a disconnected session reached its expiry and was
+	// removed with its subscriptions and queue.
+	OnSessionExpired(clientID string)
 }
 
-func (h *hookSet) add(hooks ...any) {
-	for _, x := range hooks {
-		if v, ok := x.(ConnectHook); ok {
-			h.connect = append(h.connect, v)
-		}
-		if v, ok := x.(DisconnectHook); ok {
-			h.disconnect = append(h.disconnect, v)
-		}
-		if v, ok := x.(SubscribeHook); ok {
-			h.subscribe = append(h.subscribe, v)
-		}
-		if v, ok := x.(PublishHook); ok {
-			h.publish = append(h.publish, v)
-		}
-		if v, ok := x.(DropHook); ok {
-			h.drop = append(h.drop, v)
-		}
+// WillHook is told of each will message the broker published.
+type WillHook interface {
+	OnWillPublished(c *ClientInfo, m *Message)
+}
+
+// RetainedHook is told of changes to the retained messages: m is the new
+// retained message of topic, or nil when it was cleared.
+type RetainedHook interface {
+	OnRetained(topic string, m *Message)
+}
+
+// LifecycleHook is told when the broker has started (Start returned),
+// begins to stop (Shutdown or Close called) and has stopped (every
+// goroutine returned, storage closed).
+type LifecycleHook interface {
+	OnStarted()
+	OnStopping()
+	OnStopped()
+}
+
+// hookSet holds the registered hooks by capability.
+type hookSet struct {
+	connect      []ConnectHook
+	refused      []ConnectRefusedHook
+	disconnect   []DisconnectHook
+	subscribe    []SubscribeHook
+	subscribed   []SubscribedHook
+	unsubscribed []UnsubscribedHook
+	publish      []PublishHook
+	delivered    []DeliveredHook
+	drop         []DropHook
+	session      []SessionHook
+	will         []WillHook
+	retained     []RetainedHook
+	lifecycle    []LifecycleHook
+}
+
+// add registers x under every hook interface it implements, and reports
+// whether it implements any.
+func (h *hookSet) add(x any) bool {
+	n := 0
+	if v, ok := x.(ConnectHook); ok {
+		h.connect = append(h.connect, v)
+		n++
 	}
+	if v, ok := x.(ConnectRefusedHook); ok {
+		h.refused = append(h.refused, v)
+		n++
+	}
+	if v, ok := x.(DisconnectHook); ok {
+		h.disconnect = append(h.disconnect, v)
+		n++
+	}
+	if v, ok := x.(SubscribeHook); ok {
+		h.subscribe = append(h.subscribe, v)
+		n++
+	}
+	if v, ok := x.(SubscribedHook); ok {
+		h.subscribed = append(h.subscribed, v)
+		n++
+	}
+	if v, ok := x.(UnsubscribedHook); ok {
+		h.unsubscribed = append(h.unsubscribed, v)
+		n++
+	}
+	if v, ok := x.(PublishHook); ok {
+		h.publish = append(h.publish, v)
+		n++
+	}
+	if v, ok := x.(DeliveredHook); ok {
+		h.delivered = append(h.delivered, v)
+		n++
+	}
+	if v, ok := x.(DropHook); ok {
+		h.drop = append(h.drop, v)
+		n++
+	}
+	if v, ok := x.(SessionHook); ok {
+		h.session = append(h.session, v)
+		n++
+	}
+	if v, ok := x.(WillHook); ok {
+		h.will = append(h.will, v)
+		n++
+	}
+	if v, ok := x.(RetainedHook); ok {
+		h.retained = append(h.retained, v)
+		n++
+	}
+	if v, ok := x.(LifecycleHook); ok {
+		h.lifecycle = append(h.lifecycle, v)
+		n++
+	}
+	return n > 0
 }
 
 // Challenger is an optional capability of an Authenticator: MQTT 5

@@ -50,7 +50,7 @@ type UserProperty struct {
 func (b *Broker) internal(m *Message) *sessions.Message {
 	im := &sessions.Message{Topic: m.Topic, QoS: m.QoS, Retain: m.Retain, Origin: m.ClientID, Created: m.Received}
 	if im.Created.IsZero() {
-		im.Created = time.Now()
+		im.Created = b.now()
 	}
 	if len(m.Payload) > 0 {
 		im.Payload = append([]byte(nil), m.Payload...)

@@ -49,10 +49,6 @@ type Metrics interface {
 	MessageRetried(qos byte)
 	// MessageDropped: a delivery was dropped for reason.
 	MessageDropped(reason DropReason)
-	// Inflight: QoS 1/2 deliveries sent and not yet acknowledged.
-	Inflight(delta int)
-	// Queued: deliveries waiting in session queues.
-	Queued(delta int)
 	// Subscriptions: subscriptions held (a positive delta is a new one).
 	Subscriptions(delta int)
 	// Sessions: sessions held, connected or not (a positive delta is a new
@@ -65,6 +61,14 @@ type Metrics interface {
 	// StorageCall: a call op ("save_session", "append", ...) to the
 	// storage backend took d and returned err.
 	StorageCall(op string, d time.Duration, err error)
+}
+
+// StatsObserver is an optional capability of a Metrics: New hands it the
+// broker's Stats method, for the values best read when they are collected
+// rather than counted event by event (deliveries in flight and queued,
+// uptime).
+type StatsObserver interface {
+	ObserveStats(stats func() Stats)
 }
 
 // NoMetrics is a Metrics that does nothing; embed it in an implementation
@@ -106,12 +110,6 @@ func (NoMetrics) MessageRetried(byte) {}
 
 // MessageDropped does nothing.
 func (NoMetrics) MessageDropped(DropReason) {}
-
-// Inflight does nothing.
-func (NoMetrics) Inflight(int) {}
-
-// Queued does nothing.
-func (NoMetrics) Queued(int) {}
 
 // Subscriptions does nothing.
 func (NoMetrics) Subscriptions(int) {}

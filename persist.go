@@ -43,7 +43,7 @@ func fromStored(sm *storage.Message) *sessions.Message {
 	}
 	m := sessions.NewMessage([]byte(sm.Topic), sm.Payload, sm.QoS, sm.Retain, props)
 	m.Expiry = sm.Expiry
-	m.Created = time.Now()
+	m.Created = time.Now() // expiry is absolute: Created is informative
 	return m
 }
 
@@ -59,7 +59,7 @@ func (b *Broker) saveSession(s *session) {
 		st.Version = byte(s.info.Version)
 	}
 	if s.conn == nil {
-		st.DisconnectedAt = time.Now()
+		st.DisconnectedAt = b.now()
 	}
 	for id := range s.awaitingRel {
 		st.AwaitingRel = append(st.AwaitingRel, id)
@@ -169,8 +169,8 @@ func (b *Broker) updateStored(s *session, q *storage.Queued) {
 func (b *Broker) restore(ctx context.Context) error {
 	var ferr error
 	err := b.store.Retained().Range(ctx, func(sm *storage.Message) bool {
-		if m := fromStored(sm); m != nil && !m.Expired(time.Now()) {
-			b.retained.Set(m.Topic, m)
+		if m := fromStored(sm); m != nil && !m.Expired(b.now()) && b.retained.Set(m.Topic, m) {
+			b.metrics.Retained(1)
 		}
 		return true
 	})
@@ -184,6 +184,7 @@ func (b *Broker) restore(ctx context.Context) error {
 			return false
 		}
 		b.sessions[s.id] = s
+		b.restored(s)
 		return true
 	})
 	if err != nil {
@@ -228,9 +229,9 @@ func (b *Broker) sessionFromStore(ctx context.Context, st *storage.Session) (*se
 	if s.expiry != 0xFFFFFFFF {
 		left := time.Duration(s.expiry) * time.Second
 		if !st.DisconnectedAt.IsZero() {
-			left -= time.Since(st.DisconnectedAt)
+			left -= b.now().Sub(st.DisconnectedAt)
 		}
-		s.expiryTimer = time.AfterFunc(max(left, 0), s.expire)
+		s.expiryTimer = b.clock.AfterFunc(max(left, 0), s.expire)
 	}
 	return s, nil
 }
@@ -270,7 +271,17 @@ func (b *Broker) loadSession(ctx context.Context, id string) error {
 		return nil
 	}
 	b.sessions[id] = s
+	b.restored(s)
 	return nil
+}
+
+// restored reports a session brought back from storage to the gauges, so
+// that they count what its end will subtract.
+func (b *Broker) restored(s *session) {
+	b.metrics.Sessions(1)
+	if n := len(s.subs); n > 0 {
+		b.metrics.Subscriptions(n)
+	}
 }
 
 // restoreQueue loads a session's stored deliveries, in order; those that

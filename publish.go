@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"errors"
 	"fmt"
 	"time"
 	"unicode/utf8"
@@ -15,8 +16,17 @@ import (
 func (c *conn) handlePublish(fh packets.FixedHeader, body []byte) error {
 	b := c.b
 	var pk packets.Publish
+	c.samples++
+	sample := c.samples%64 == 0 // timings for one PUBLISH in 64 (Metrics)
+	var t0 time.Time
+	if sample {
+		t0 = time.Now()
+	}
 	if err := pk.Decode(fh.Flags, body, c.version); err != nil {
 		return err
+	}
+	if sample {
+		b.metrics.PacketDecoded(time.Since(t0))
 	}
 	b.stats.MessagesReceived.Add(1)
 	if c.pubRate != nil && !c.pubRate.allow(time.Now()) {
@@ -30,8 +40,19 @@ func (c *conn) handlePublish(fh packets.FixedHeader, body []byte) error {
 	}
 	topic := pk.Topic
 	if v5(c.version) {
+		if pk.Properties.Present.Has(packets.PropSubscriptionID) {
+			// Only the server sends Subscription Identifiers [MQTT-3.3.4-6].
+			return &packets.Error{Packet: packets.PUBLISH, Field: "subscription identifier", Reason: "sent by a client [MQTT-3.3.4-6]", Code: packets.ProtocolError}
+		}
+		if pk.Properties.Present.Has(packets.PropResponseTopic) && topics.ValidateName(pk.Properties.ResponseTopic) != nil {
+			// A Response Topic is a topic name: no wildcards [MQTT-3.3.2-14].
+			return &packets.Error{Packet: packets.PUBLISH, Field: "response topic", Reason: "not a valid topic name [MQTT-3.3.2-14]", Code: packets.ProtocolError}
+		}
 		if pk.Properties.Present.Has(packets.PropTopicAlias) {
 			t, err := c.aliases.Resolve(pk.Properties.TopicAlias, topic)
+			if errors.Is(err, topics.ErrAliasBytes) {
+				return &packets.Error{Packet: packets.PUBLISH, Field: "topic alias", Reason: err.Error(), Code: packets.QuotaExceeded}
+			}
 			if err != nil {
 				// Alias 0, above the maximum, or unknown [MQTT-3.3.2-8, 3.3.2-9].
 				return &packets.Error{Packet: packets.PUBLISH, Field: "topic alias", Reason: err.Error(), Code: packets.TopicAliasInvalid}
@@ -69,7 +90,7 @@ func (c *conn) handlePublish(fh packets.FixedHeader, body []byte) error {
 	}
 	m := sessions.NewMessage(topic, pk.Payload, pk.QoS, pk.Retain, props)
 	m.Origin = c.info.ID
-	m.Created = time.Now()
+	m.Created = b.now()
 	if v5(c.version) && pk.Properties.Present.Has(packets.PropMessageExpiry) {
 		m.Expiry = m.Created.Add(time.Duration(b.capExpiry(pk.Properties.MessageExpiry)) * time.Second)
 	} else if b.limits.MaxMessageExpiry > 0 {
@@ -85,7 +106,13 @@ func (c *conn) handlePublish(fh packets.FixedHeader, body []byte) error {
 			return c.ackPublish(&pk, packets.UnspecifiedError)
 		}
 	}
+	if sample {
+		t0 = time.Now()
+	}
 	n, err := b.routeFrom(m, c)
+	if sample {
+		b.metrics.MessageRouted(time.Since(t0))
+	}
 	if err != nil && pk.QoS > 0 {
 		// Not stored for every durable subscriber: never acknowledge what
 		// was not kept. v5 says why; 3.1.x has no code, so the connection
@@ -258,6 +285,9 @@ func (b *Broker) accepts(to subscriber, so subscription, m *sessions.Message) bo
 	return b.canRead(to.client(), m.Topic, m.QoS)
 }
 
+// grantedQoS is the QoS a subscription delivers a message published at qos.
+func grantedQoS(published, subscribed byte) byte { return min(published, subscribed) }
+
 // delivery is what one subscription gets of m: granted QoS, retain flag
 // cleared unless Retain As Published [MQTT-3.3.1-9..13], identifier.
 func (b *Broker) delivery(m *sessions.Message, so subscription) sessions.Delivery {
@@ -268,30 +298,6 @@ func (b *Broker) delivery(m *sessions.Message, so subscription) sessions.Deliver
 	return d
 }
 
-// dropped counts a dropped delivery and tells the hooks. The caller holds
-// no lock: a DropHook may call back into the broker.
-func (b *Broker) dropped(clientID string, m *sessions.Message, why DropReason) {
-	b.stats.MessagesDropped.Add(1)
-	b.metrics.MessageDropped(why)
-	if len(b.hooks.drop) == 0 {
-		return
-	}
-	em := exported(m, nil, time.Now())
-	for _, h := range b.hooks.drop {
-		h.OnDropped(clientID, em, why)
-	}
-}
-
-// droppedAll reports every message of ms as dropped and returns ms emptied
-// for reuse.
-func (b *Broker) droppedAll(clientID string, ms []*sessions.Message, why DropReason) []*sessions.Message {
-	for _, m := range ms {
-		b.dropped(clientID, m, why)
-	}
-	clear(ms)
-	return ms[:0]
-}
-
 // runPublishHooks hands the PublishHooks a copy of m they may change.
 // When one changes the topic, the new topic is validated and authorized
 // again; the message routed is rebuilt from what the hooks left. Hooks run
@@ -300,7 +306,7 @@ func (b *Broker) runPublishHooks(c *ClientInfo, m *sessions.Message) (*sessions.
 	if len(b.hooks.publish) == 0 {
 		return m, nil
 	}
-	now := time.Now()
+	now := b.now()
 	em := exported(m, nil, now)
 	for _, h := range b.hooks.publish {
 		if err := h.OnPublish(c, em); err != nil {

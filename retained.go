@@ -12,7 +12,11 @@ func (b *Broker) retain(m *sessions.Message) error {
 	if len(m.Payload) == 0 {
 		if b.retained.Delete(m.Topic) {
 			b.metrics.Retained(-1)
-			return b.store.Retained().Delete(ctx, m.Topic)
+			err := b.store.Retained().Delete(ctx, m.Topic)
+			for _, h := range b.hooks.retained {
+				h.OnRetained(m.Topic, nil)
+			}
+			return err
 		}
 		return nil
 	}
@@ -22,6 +26,12 @@ func (b *Broker) retain(m *sessions.Message) error {
 	}
 	if b.retained.Set(m.Topic, m) {
 		b.metrics.Retained(1)
+	}
+	if len(b.hooks.retained) > 0 {
+		em := exported(m, nil, b.now())
+		for _, h := range b.hooks.retained {
+			h.OnRetained(m.Topic, em)
+		}
 	}
 	return nil
 }

@@ -3,11 +3,9 @@ package broker
 import (
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/ternmq/broker/internal/sessions"
 	"github.com/ternmq/broker/packets"
-	"github.com/ternmq/broker/topics"
 )
 
 // subscriber is what the router delivers to: a session, or a callback
@@ -44,8 +42,8 @@ type session struct {
 	awaitingRel map[uint16]struct{}     // inbound QoS 2 ids awaiting PUBREL
 	expiry      uint32                  // session expiry interval, seconds
 	will        *will
-	expiryTimer *time.Timer
-	willTimer   *time.Timer
+	expiryTimer Timer
+	willTimer   Timer
 	ended       bool
 	persisted   bool // saved in storage
 
@@ -92,7 +90,7 @@ func (s *session) deliver(d sessions.Delivery) error {
 		}
 		return nil
 	}
-	if !s.queue.Push(d) {
+	if s.fullLocked(d.Msg) || !s.queue.Push(d) {
 		s.mu.Unlock()
 		s.b.unstore(s, d.Seq)
 		s.b.dropped(s.id, d.Msg, DropQueueFull)
@@ -103,6 +101,13 @@ func (s *session) deliver(d sessions.Delivery) error {
 	}
 	s.mu.Unlock()
 	return nil
+}
+
+// fullLocked reports whether m would take the session's queued and
+// in-flight messages above Limits.MaxQueuedBytes.
+func (s *session) fullLocked(m *sessions.Message) bool {
+	max := s.b.limits.MaxQueuedBytes
+	return max > 0 && s.queue.Bytes()+s.inflight.Bytes()+m.Size() > max
 }
 
 // endLocked discards the session's state: subscriptions, queue, in-flight
@@ -142,10 +147,14 @@ func (s *session) expire() {
 	s.mu.Unlock()
 	b.mu.Unlock()
 	b.metrics.Sessions(-1)
+	b.metrics.SessionExpired()
 	b.forgetSession(s)
 	if w != nil {
 		b.publishWill(w) // the will is sent at the latest when the session ends [MQTT-3.1.3-9]
 		b.forgetWill(s.id)
+	}
+	for _, h := range b.hooks.session {
+		h.OnSessionExpired(s.id)
 	}
 }
 
@@ -177,15 +186,6 @@ func (s *session) unsubscribe(filter string) bool {
 		s.b.subs.Unsubscribe(filter, s)
 		s.b.metrics.Subscriptions(-1)
 	}
-	return ok
-}
-
-// grantedQoS is the QoS a subscription delivers a message published at qos.
-func grantedQoS(published, subscribed byte) byte { return min(published, subscribed) }
-
-// isShared reports whether filter is a shared subscription.
-func isShared(filter string) bool {
-	_, _, ok := topics.ParseShared(filter)
 	return ok
 }
 

@@ -17,6 +17,8 @@ type counters struct {
 	BytesSent          atomic.Int64
 	ProtocolViolations atomic.Int64 // connections closed for malformed or invalid packets
 	authzErrors        atomic.Int64 // authorization decisions that failed (Failed)
+	pendingRefused     atomic.Int64 // connections closed at once: too many had not sent CONNECT
+	slots              atomic.Int64 // connections holding a MaxConnections slot
 }
 
 // Stats is a copy of the broker's counters at one moment.
@@ -26,27 +28,47 @@ type Stats struct {
 	MessagesReceived, MessagesDelivered, Dropped int64
 	BytesReceived, BytesSent                     int64
 	ProtocolViolations                           int64
+	AuthorizationErrors                          int64 // decisions that could not be made (Failed)
+	PendingRefused                               int64 // connections closed at once: Limits.MaxPendingConnections had not sent CONNECT
 	Sessions, Subscriptions, Retained            int
+	Inflight, Queued                             int // deliveries sent and unacknowledged; waiting in session queues
 }
 
-// Stats returns a snapshot of the broker's counters.
+// Stats returns a snapshot of the broker's counters. It visits every
+// session for Inflight and Queued: cheap enough for a scrape every few
+// seconds, not for every message.
 func (b *Broker) Stats() Stats {
 	b.mu.Lock()
 	nsess := len(b.sessions)
+	all := make([]*session, 0, nsess)
+	for _, s := range b.sessions {
+		all = append(all, s)
+	}
 	b.mu.Unlock()
+	inflight, queued := 0, 0
+	for _, s := range all {
+		s.mu.Lock()
+		inflight += s.inflight.Len()
+		queued += s.queue.Len()
+		s.mu.Unlock()
+	}
 	return Stats{
-		Uptime:             time.Since(b.startAt),
-		ConnectionsTotal:   b.stats.ConnectionsTotal.Load(),
-		Connected:          b.stats.Connected.Load(),
-		MaxConnected:       b.stats.MaxConnected.Load(),
-		MessagesReceived:   b.stats.MessagesReceived.Load(),
-		MessagesDelivered:  b.stats.MessagesDelivered.Load(),
-		Dropped:            b.stats.MessagesDropped.Load(),
-		BytesReceived:      b.stats.BytesReceived.Load(),
-		BytesSent:          b.stats.BytesSent.Load(),
-		ProtocolViolations: b.stats.ProtocolViolations.Load(),
-		Sessions:           nsess,
-		Subscriptions:      b.subs.Count(),
-		Retained:           b.retained.Len(),
+		Uptime:              time.Since(b.startAt),
+		ConnectionsTotal:    b.stats.ConnectionsTotal.Load(),
+		Connected:           b.stats.Connected.Load(),
+		MaxConnected:        b.stats.MaxConnected.Load(),
+		MessagesReceived:    b.stats.MessagesReceived.Load(),
+		MessagesDelivered:   b.stats.MessagesDelivered.Load(),
+		Dropped:             b.stats.MessagesDropped.Load(),
+		BytesReceived:       b.stats.BytesReceived.Load(),
+		BytesSent:           b.stats.BytesSent.Load(),
+		ProtocolViolations:  b.stats.ProtocolViolations.Load(),
+		AuthorizationErrors: b.stats.authzErrors.Load(),
+		PendingRefused:      b.stats.pendingRefused.Load(),
+		Inflight:            inflight,
+		Queued:              queued,
+		Sessions:            nsess,
+		Subscriptions:       b.subs.Count(),
+		Retained:            b.retained.Len(),
 	}
 }

@@ -37,6 +37,18 @@ func (c *conn) handleSubscribe(fh packets.FixedHeader, body []byte) error {
 	for _, d := range retained {
 		_ = c.sess.deliver(d) // a storage failure is logged; SUBACK is already out
 	}
+	if len(c.b.hooks.subscribed) > 0 {
+		for i, code := range ack.ReasonCodes {
+			if code.IsError() {
+				continue
+			}
+			ps := &pk.Subscriptions[i]
+			hs := Subscription{Filter: string(ps.Filter), QoS: byte(code), NoLocal: ps.NoLocal, RetainAsPublished: ps.RetainAsPublished, RetainHandling: ps.RetainHandling, Identifier: subID}
+			for _, h := range c.b.hooks.subscribed {
+				h.OnSubscribed(&c.info, hs)
+			}
+		}
+	}
 	return nil
 }
 
@@ -80,13 +92,18 @@ func (c *conn) subscribe(sub *packets.Subscription, subID uint32) (packets.Reaso
 		return failure, nil, nil
 	}
 	sub.QoS = d.grant(sub.QoS)
-	for _, h := range b.hooks.subscribe {
-		if err := h.OnSubscribe(&c.info, sub); err != nil {
-			if v5(c.version) {
-				failure = codeOr(err, packets.NotAuthorized)
+	if len(b.hooks.subscribe) > 0 {
+		// The hooks get a copy: sub points into the read buffer.
+		hs := Subscription{Filter: filter, QoS: sub.QoS, NoLocal: sub.NoLocal, RetainAsPublished: sub.RetainAsPublished, RetainHandling: sub.RetainHandling, Identifier: subID}
+		for _, h := range b.hooks.subscribe {
+			if err := h.OnSubscribe(&c.info, &hs); err != nil {
+				if v5(c.version) {
+					failure = codeOr(err, packets.NotAuthorized)
+				}
+				return failure, nil, nil
 			}
-			return failure, nil, nil
 		}
+		sub.QoS = min(sub.QoS, hs.QoS) // a hook may only lower it
 	}
 	if max := b.limits.MaxSubscriptions; max > 0 && c.sess.subCount() >= max && !c.sess.hasSub(filter) {
 		if v5(c.version) {
@@ -101,7 +118,7 @@ func (c *conn) subscribe(sub *packets.Subscription, subID uint32) (packets.Reaso
 	existed := c.sess.subscribe(filter, so)
 	b.persistSubscription(c.sess, filter, so)
 	code := packets.ReasonCode(so.qos)
-	// Retained messages: not for shared subscriptions [MQTT-4.8.2-?], and per
+	// Retained messages: not for shared subscriptions (MQTT 5.0 section 4.8.2), and per
 	// Retain Handling [MQTT-3.3.1-9, 3.3.1-10, 3.3.1-11].
 	if shared || so.rh == 2 || (so.rh == 1 && existed) {
 		return code, nil, nil
@@ -135,6 +152,9 @@ func (c *conn) handleUnsubscribe(fh packets.FixedHeader, body []byte) error {
 		ok := c.sess.unsubscribe(filter)
 		if ok {
 			c.b.forgetSubscription(c.sess, filter)
+			for _, h := range c.b.hooks.unsubscribed {
+				h.OnUnsubscribed(&c.info, filter)
+			}
 		}
 		if v5(c.version) && !ok {
 			ack.ReasonCodes[i] = packets.NoSubscriptionExisted

@@ -7,9 +7,6 @@ import (
 	"github.com/ternmq/broker/internal/sessions"
 )
 
-// Version is the broker version published in $SYS/broker/version.
-const Version = "tern 0.1.0"
-
 // sysLoop publishes the $SYS topics, retained, every interval until stop is
 // closed. Names follow Mosquitto's, so existing dashboards work; '#' and '+'
 // at the first level do not match them [MQTT-4.7.2-1].

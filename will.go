@@ -1,8 +1,6 @@
 package broker
 
 import (
-	"time"
-
 	"github.com/ternmq/broker/internal/sessions"
 	"github.com/ternmq/broker/packets"
 )
@@ -36,7 +34,7 @@ func newWill(c *conn, pk *packets.Connect) *will {
 // owner [MQTT-3.1.2-10].
 func (b *Broker) publishWill(w *will) {
 	m := w.msg
-	m.Created = time.Now()
+	m.Created = b.now()
 	if !b.authorizePublish(&w.info, m.Topic, m.QoS, m.Retain).Allowed() {
 		return
 	}
@@ -47,8 +45,15 @@ func (b *Broker) publishWill(w *will) {
 	if m.Retain {
 		_ = b.retain(m)
 	}
+	b.metrics.MessagePublished(w.info.Listener, m.QoS)
 	if _, err := b.route(m); err != nil {
 		b.log.Error("will not stored for every subscriber", "client", w.info.ID, "err", err)
+	}
+	if len(b.hooks.will) > 0 {
+		em := exported(m, nil, b.now())
+		for _, h := range b.hooks.will {
+			h.OnWillPublished(&w.info, em)
+		}
 	}
 }
 

@@ -55,7 +55,7 @@ func (c *conn) writeLoop() {
 	var expired []uint64                // stored sequence numbers of expired deliveries
 	var expiredMsgs []*sessions.Message // reported after s.mu is released
 	for {
-		now := time.Now()
+		now := b.now() // message expiry; deadlines use the real time
 		s.mu.Lock()
 		if c.dead {
 			c.writing = false
@@ -119,21 +119,20 @@ func (c *conn) writeLoop() {
 			var ok bool
 			before := len(buf)
 			buf, ok = c.appendDelivery(buf, &batch[i], now)
-			if ok && !batch[i].Release {
+			if !ok {
+				batch[i].Msg = nil // dropped: not delivered below
+				continue
+			}
+			if !batch[i].Release {
 				delivered++
 				b.metrics.PacketSent(c.listener, packets.PUBLISH, len(buf)-before)
-				if batch[i].QoS == 0 {
-					b.metrics.MessageDelivered(0)
-				}
 				if batch[i].Dup {
 					b.metrics.MessageRetried(batch[i].QoS)
 				}
 			}
 		}
-		clear(batch)
-		batch = batch[:0]
 		if len(buf) > 0 {
-			_ = c.nc.SetWriteDeadline(now.Add(b.limits.WriteTimeout))
+			_ = c.nc.SetWriteDeadline(time.Now().Add(b.limits.WriteTimeout))
 			n, err := c.nc.Write(buf)
 			b.stats.BytesSent.Add(int64(n))
 			if err != nil {
@@ -144,6 +143,14 @@ func (c *conn) writeLoop() {
 				return
 			}
 		}
+		for i := range batch {
+			// QoS 0 is delivered once written; QoS 1 and 2 when acknowledged (acks.go).
+			if d := &batch[i]; d.Msg != nil && !d.Release && d.QoS == 0 {
+				b.delivered(&c.info, d)
+			}
+		}
+		clear(batch)
+		batch = batch[:0]
 		b.stats.MessagesDelivered.Add(int64(delivered))
 		buf = buf[:0]
 	}
@@ -182,7 +189,7 @@ func (c *conn) appendDelivery(buf []byte, d *sessions.Delivery, now time.Time) (
 			p.Properties.Present.Add(packets.PropSubscriptionID)
 		}
 		if c.aliasesOut != nil {
-			// Topic aliases towards the client save bytes [MQTT-3.3.2-?]:
+			// Topic aliases towards the client save bytes (section 3.3.2.3.4):
 			// after the first use of a topic, only the alias is sent.
 			if alias, known := c.aliasesOut.Lookup(d.Msg.Topic); alias != 0 {
 				p.Properties.TopicAlias = alias

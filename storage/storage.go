@@ -142,9 +142,10 @@ type QueueStore interface {
 }
 
 // Locker is an optional capability of a Store shared by several brokers:
-// Lock takes the client identifier's ownership so that two brokers never
-// serve one session at once. unlock releases it; a crashed owner's lock
-// expires by itself.
+// a mutual exclusion per name, for a host that coordinates work of its own
+// across brokers. unlock releases it; a crashed owner's lock expires by
+// itself. The broker does not use it: it keeps one owner per client
+// identifier with Claimer.
 type Locker interface {
 	Lock(ctx context.Context, clientID string) (unlock func(), err error)
 }

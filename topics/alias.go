@@ -16,6 +16,10 @@ var (
 	// 3.3.2.3.4); mappings never carry over to another connection
 	// [MQTT-3.3.2-7].
 	ErrAliasUnknown = errors.New("topic alias is not set")
+	// ErrAliasBytes: recording the alias would take the connection's
+	// alias topics above their byte budget (a broker limit, not a
+	// protocol rule: the broker answers it with 0x97 Quota exceeded).
+	ErrAliasBytes = errors.New("topic aliases exceed their byte budget")
 )
 
 // AliasesIn holds the topic aliases a client set on one connection, client
@@ -23,13 +27,18 @@ var (
 // connection reads its PUBLISH packets in order. A nil *AliasesIn accepts
 // no alias.
 type AliasesIn struct {
-	max    uint16
-	topics [][]byte // by alias, grown on demand: few clients use all 65535
+	max      uint16
+	maxBytes int      // budget for the recorded topics; 0: none
+	bytes    int      // recorded now
+	topics   [][]byte // by alias, grown on demand: few clients use all 65535
 }
 
 // NewAliasesIn returns the inbound aliases of a connection whose Topic Alias
-// Maximum is max (0: the client may not use aliases).
-func NewAliasesIn(max uint16) *AliasesIn { return &AliasesIn{max: max} }
+// Maximum is max (0: the client may not use aliases), whose recorded
+// topics may take at most maxBytes (0: no budget).
+func NewAliasesIn(max uint16, maxBytes int) *AliasesIn {
+	return &AliasesIn{max: max, maxBytes: maxBytes}
+}
 
 // Resolve returns the topic name of a PUBLISH that carries a Topic Alias,
 // accepting every alias from 1 to the maximum [MQTT-3.3.2-12]. With a
@@ -37,7 +46,8 @@ func NewAliasesIn(max uint16) *AliasesIn { return &AliasesIn{max: max} }
 // and returns topic; with an empty topic it returns the topic recorded for
 // alias (section 3.3.2.3.4). Errors: ErrAliasInvalid for alias 0 or above
 // the maximum [MQTT-3.3.2-8, MQTT-3.3.2-9], ErrAliasUnknown for an empty
-// topic with an alias never set. The result may share memory with the stored copy; it is
+// topic with an alias never set, ErrAliasBytes past the byte budget. The
+// result may share memory with the stored copy; it is
 // valid until the next Resolve of the same alias.
 func (a *AliasesIn) Resolve(alias uint16, topic []byte) ([]byte, error) {
 	if a == nil || alias == 0 || alias > a.max {
@@ -45,10 +55,22 @@ func (a *AliasesIn) Resolve(alias uint16, topic []byte) ([]byte, error) {
 	}
 	i := int(alias)
 	if len(topic) > 0 {
+		if i < len(a.topics) && len(a.topics[i]) == len(topic) {
+			copy(a.topics[i], topic) // same size: reuse the copy
+			return topic, nil
+		}
+		old := 0
+		if i < len(a.topics) {
+			old = len(a.topics[i])
+		}
+		if a.maxBytes > 0 && a.bytes-old+len(topic) > a.maxBytes {
+			return nil, ErrAliasBytes
+		}
 		if i >= len(a.topics) {
 			a.topics = append(a.topics, make([][]byte, i+1-len(a.topics))...)
 		}
-		a.topics[i] = append(a.topics[i][:0], topic...) // copy: the packet buffer is reused
+		a.bytes += len(topic) - old
+		a.topics[i] = append([]byte(nil), topic...) // copy: the packet buffer is reused
 		return topic, nil
 	}
 	if i < len(a.topics) && len(a.topics[i]) > 0 {

@@ -11,6 +11,8 @@
 // seconds for deliveries in flight, and exits 0; a second signal ends the
 // process at once. Exit status 2 means a bad command line or configuration,
 // 1 a failure to start (a listener cannot listen) or to shut down cleanly.
+// SIGHUP re-reads the certificates, keys and client CAs of tls and wss
+// listeners (reload.go): new handshakes use them, live connections go on.
 package main
 
 import (

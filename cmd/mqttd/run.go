@@ -35,7 +35,7 @@ func run(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	lns, err := openListeners(cfg.Listeners, logger)
+	lns, err := openListeners(cfg, logger)
 	if err != nil {
 		return errors.Join(err, store.Close())
 	}
@@ -59,6 +59,8 @@ func run(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 	if err := b.Start(ctx); err != nil && ctx.Err() == nil {
 		return errors.Join(err, b.Close())
 	}
+	stopReload := reloadOnSIGHUP(logger, lns)
+	defer stopReload()
 	logger.Info("tern listening",
 		"addr", strings.Join(addrs, ","),
 		"auth", "anonymous",
@@ -108,16 +110,24 @@ func openStorage(s config.Storage) (storage.Store, error) {
 
 // openListeners listens on every configured address; on failure it closes
 // those already open.
-func openListeners(cfgs []config.Listener, logger *slog.Logger) ([]listeners.Listener, error) {
+func openListeners(cfg *config.Config, logger *slog.Logger) ([]listeners.Listener, error) {
 	var open []listeners.Listener
-	for _, c := range cfgs {
+	for _, c := range cfg.Listeners {
 		var (
 			l   listeners.Listener
 			err error
 		)
 		switch c.Type {
 		case "tcp":
-			l, err = tcp.New(c.Name, c.Address)
+			l, err = tcp.New(c.Name, c.Address, tcp.WithLogger(logger))
+		case "http":
+			l, err = openHTTP(c, logger)
+		case "tls":
+			l, err = openTLS(c, cfg.Limits, logger)
+		case "websocket":
+			l, err = openWebSocket(c, cfg.Limits, logger)
+		case "unix":
+			l, err = openUnix(c, logger)
 		case "opcua":
 			l, err = openOPCUA(c, logger)
 		default:
@@ -141,20 +151,32 @@ func closeListeners(ls []listeners.Listener) {
 // brokerLimits converts the configured limits; the fields match one to one.
 func brokerLimits(l config.Limits) broker.Limits {
 	return broker.Limits{
-		MaxConnections:    l.MaxConnections,
-		MaxPacketSize:     l.MaxPacketSize,
-		ReceiveMaximum:    l.ReceiveMaximum,
-		MaxInflight:       l.MaxInflight,
-		MaxQueuedMessages: l.MaxQueuedMessages,
-		ConnectTimeout:    l.ConnectTimeout,
-		KeepAliveMax:      l.KeepAliveMax,
-		MaxSessionExpiry:  l.MaxSessionExpiry,
-		MaxMessageExpiry:  l.MaxMessageExpiry,
-		TopicAliasMaximum: l.TopicAliasMaximum,
-		WriteTimeout:      l.WriteTimeout,
-		ConnectRate:       l.ConnectRate,
-		PublishRate:       l.PublishRate,
-		MaxSubscriptions:  l.MaxSubscriptions,
-		StorageTimeout:    l.StorageTimeout,
+		MaxConnections:        unlimited(l.MaxConnections),
+		MaxPendingConnections: unlimited(l.MaxPending),
+		MaxQueuedBytes:        unlimited(l.MaxQueuedBytes),
+		MaxAliasBytes:         unlimited(l.MaxAliasBytes),
+		MaxPacketSize:         l.MaxPacketSize,
+		ReceiveMaximum:        l.ReceiveMaximum,
+		MaxInflight:           l.MaxInflight,
+		MaxQueuedMessages:     l.MaxQueuedMessages,
+		ConnectTimeout:        l.ConnectTimeout,
+		KeepAliveMax:          l.KeepAliveMax,
+		MaxSessionExpiry:      l.MaxSessionExpiry,
+		MaxMessageExpiry:      l.MaxMessageExpiry,
+		TopicAliasMaximum:     l.TopicAliasMaximum,
+		WriteTimeout:          l.WriteTimeout,
+		ConnectRate:           l.ConnectRate,
+		PublishRate:           l.PublishRate,
+		MaxSubscriptions:      unlimited(l.MaxSubscriptions),
+		StorageTimeout:        l.StorageTimeout,
 	}
+}
+
+// unlimited maps the YAML's 0 ("no limit", as Mosquitto spells it) to the
+// library's -1; the library reads 0 as "the default".
+func unlimited(v int) int {
+	if v == 0 {
+		return -1
+	}
+	return v
 }

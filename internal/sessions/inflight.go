@@ -13,10 +13,14 @@ type Inflight struct {
 	items  []Delivery
 	inUse  map[uint16]struct{}
 	nextID uint16
+	bytes  int // Size of the messages in flight
 }
 
 // Len returns the number of deliveries in flight.
 func (f *Inflight) Len() int { return len(f.items) }
+
+// Bytes returns the memory the messages in flight hold (Message.Size each).
+func (f *Inflight) Bytes() int { return f.bytes }
 
 // Add assigns d a free packet identifier (unless d.ID is already set, as for
 // a redelivery) and records it; it returns the identifier.
@@ -41,6 +45,7 @@ func (f *Inflight) Add(d Delivery) (uint16, error) {
 	}
 	f.inUse[d.ID] = struct{}{}
 	f.items = append(f.items, d)
+	f.bytes += size(&d)
 	return d.ID, nil
 }
 
@@ -70,6 +75,7 @@ func (f *Inflight) Remove(id uint16) (Delivery, bool) {
 		return Delivery{}, false
 	}
 	d := f.items[i]
+	f.bytes -= size(&d)
 	if i == 0 {
 		f.items[0] = Delivery{}
 		f.items = f.items[1:]
@@ -98,6 +104,7 @@ func (f *Inflight) Range(fn func(*Delivery) bool) {
 func (f *Inflight) Clear() {
 	f.items = nil
 	f.inUse = nil
+	f.bytes = 0
 }
 
 // Requeue moves every delivery in flight, in send order, to the front of q
@@ -114,6 +121,7 @@ func (f *Inflight) Requeue(q *Queue) {
 	}
 	clear(f.items)
 	f.items = f.items[:0]
+	f.bytes = 0
 }
 
 // Free releases a reserved packet identifier of a requeued delivery that
@@ -136,6 +144,7 @@ func (f *Inflight) Extract(take func(*Delivery) bool) []Delivery {
 	kept := f.items[:0]
 	for _, d := range f.items {
 		if take(&d) {
+			f.bytes -= size(&d)
 			delete(f.inUse, d.ID)
 			d.ID, d.Dup = 0, false
 			out = append(out, d)

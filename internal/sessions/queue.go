@@ -22,16 +22,29 @@ type Queue struct {
 	Max   int // 0: unbounded
 	items []Delivery
 	head  int
+	bytes int // Size of the queued messages
 }
 
 // Len returns the number of queued deliveries.
 func (q *Queue) Len() int { return len(q.items) - q.head }
+
+// Bytes returns the memory the queued messages hold (Message.Size each; a
+// message shared by several queues counts in each).
+func (q *Queue) Bytes() int { return q.bytes }
+
+func size(d *Delivery) int {
+	if d.Msg == nil {
+		return 0
+	}
+	return d.Msg.Size()
+}
 
 // Push appends d; it returns false (and does nothing) when the queue is full.
 func (q *Queue) Push(d Delivery) bool {
 	if q.Max > 0 && q.Len() >= q.Max {
 		return false
 	}
+	q.bytes += size(&d)
 	if q.head > 0 && q.head >= len(q.items)/2 && len(q.items) == cap(q.items) {
 		n := copy(q.items, q.items[q.head:])
 		clear(q.items[n:])
@@ -45,6 +58,7 @@ func (q *Queue) Push(d Delivery) bool {
 // PushFront puts d at the head of the queue, ignoring Max (used to requeue
 // in-flight messages ahead of newer ones).
 func (q *Queue) PushFront(d Delivery) {
+	q.bytes += size(&d)
 	if q.head > 0 {
 		q.head--
 		q.items[q.head] = d
@@ -69,6 +83,7 @@ func (q *Queue) Pop() (Delivery, bool) {
 		return Delivery{}, false
 	}
 	d := q.items[q.head]
+	q.bytes -= size(&d)
 	q.items[q.head] = Delivery{}
 	q.head++
 	if q.head == len(q.items) {
@@ -82,6 +97,7 @@ func (q *Queue) Pop() (Delivery, bool) {
 func (q *Queue) Clear() {
 	q.items = nil
 	q.head = 0
+	q.bytes = 0
 }
 
 // Range calls fn for every queued delivery in order until fn returns false.
@@ -100,6 +116,7 @@ func (q *Queue) Extract(take func(*Delivery) bool) []Delivery {
 	kept := q.items[:q.head]
 	for i := q.head; i < len(q.items); i++ {
 		if take(&q.items[i]) {
+			q.bytes -= size(&q.items[i])
 			out = append(out, q.items[i])
 		} else {
 			kept = append(kept, q.items[i])

@@ -1,38 +1,50 @@
-// Package tcp is the MQTT-over-TCP listener.
 package tcp
 
 import (
 	"errors"
+	"log/slog"
 	"net"
-	"sync"
-	"time"
 
 	"github.com/ternmq/broker/listeners"
+	"github.com/ternmq/broker/listeners/internal/accept"
 )
 
 // Listener accepts MQTT connections on a TCP address.
 type Listener struct {
 	name string
-	ln   net.Listener
-	once sync.Once
+	ln   *accept.Listener
 }
+
+// Option configures a Listener.
+type Option func(*options)
+
+type options struct{ log *slog.Logger }
+
+// WithLogger sets the logger for accept errors (default: slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 
 // New listens on address ("127.0.0.1:1883", ":0" for a random port) and
 // names the listener name ("tcp" when empty).
-func New(name, address string) (*Listener, error) {
-	if name == "" {
-		name = "tcp"
-	}
+func New(name, address string, opts ...Option) (*Listener, error) {
 	ln, err := net.Listen("tcp", address)
 	if err != nil {
 		return nil, err
 	}
-	return &Listener{name: name, ln: ln}, nil
+	return Wrap(name, ln, opts...), nil
 }
 
 // Wrap makes a Listener of an existing net.Listener (for example one that
-// already speaks TLS).
-func Wrap(name string, ln net.Listener) *Listener { return &Listener{name: name, ln: ln} }
+// already speaks TLS); name defaults to "tcp".
+func Wrap(name string, ln net.Listener, opts ...Option) *Listener {
+	if name == "" {
+		name = "tcp"
+	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return &Listener{name: name, ln: accept.New(ln, name, o.log)}
+}
 
 // Name returns the listener's name.
 func (l *Listener) Name() string { return l.name }
@@ -40,25 +52,18 @@ func (l *Listener) Name() string { return l.name }
 // Addr returns the address it listens on.
 func (l *Listener) Addr() net.Addr { return l.ln.Addr() }
 
-// Serve accepts connections until Close.
+// Serve accepts connections until Close and returns nil then. Accept
+// errors such as EMFILE (out of file descriptors) do not end it: they are
+// counted (AcceptErrors), logged and retried after a backoff.
 func (l *Listener) Serve(h listeners.Handler) error {
-	var delay time.Duration
 	for {
 		c, err := l.ln.Accept()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				// Out of file descriptors and similar: back off, as net/http does.
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				time.Sleep(delay)
-				continue
-			}
 			return err
 		}
-		delay = 0
 		if tc, ok := c.(*net.TCPConn); ok {
 			_ = tc.SetNoDelay(true)
 		}
@@ -66,9 +71,10 @@ func (l *Listener) Serve(h listeners.Handler) error {
 	}
 }
 
+// AcceptErrors returns the number of failed accepts since New.
+func (l *Listener) AcceptErrors() uint64 { return l.ln.Errors() }
+
 // Close stops accepting new connections.
-func (l *Listener) Close() error {
-	var err error
-	l.once.Do(func() { err = l.ln.Close() })
-	return err
-}
+func (l *Listener) Close() error { return l.ln.Close() }
+
+var _ listeners.Listener = (*Listener)(nil)

@@ -1,7 +1,9 @@
 // Package etcd is a storage.Store kept in etcd, for brokers that share
 // their persistent state: every broker of a cluster opens a Store on the
-// same etcd cluster and prefix, and uses Lock (storage.Locker) so that
-// only one of them serves a client identifier at a time.
+// same etcd cluster and prefix. The broker keeps one owner per client
+// identifier with claims (storage.Claimer: a takeover on one broker
+// disconnects the client on the other); Lock (storage.Locker) is there for
+// hosts that coordinate work of their own across brokers.
 //
 // # Key layout
 //

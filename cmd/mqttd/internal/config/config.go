@@ -31,14 +31,41 @@ type Config struct {
 
 // Listener is one entry of listeners.
 type Listener struct {
-	// Type is the transport: "tcp" or "opcua" (tls, websocket, http and
-	// coap will add fields of their own beside Address).
+	// Type is the transport: tcp, tls, websocket, unix, http (the HTTP
+	// bridge) or opcua (the OPC UA bridge); types with settings of their
+	// own have keys or a block beside Address.
 	Type string `yaml:"type"`
 	// Name identifies the listener in logs and metrics; it defaults to Type.
 	Name string `yaml:"name"`
-	// Address is host:port ("127.0.0.1:1883"; port 0 picks a free one).
+	// Address is host:port ("127.0.0.1:1883"; port 0 picks a free one);
+	// every type but unix and opcua in client mode needs one.
 	Address string `yaml:"address"`
-	// OPCUA configures type opcua (opcua.go).
+	// HTTP holds the settings of a listener of type http (http.go).
+	HTTP *HTTP `yaml:"http"`
+
+	// Keys of the tls, websocket and unix types (tls.go, websocket.go,
+	// unix.go).
+
+	// TLS is the certificate of a tls listener, or of a websocket one
+	// serving wss.
+	TLS *TLS `yaml:"tls"`
+	// UseIdentityAsUsername takes the user name from the verified client
+	// certificate (tls, and websocket with tls), as Mosquitto's
+	// use_identity_as_username does.
+	UseIdentityAsUsername bool `yaml:"use_identity_as_username"`
+	// IdentityField is the part of the certificate that names the user:
+	// cn (the default) or san (the first Subject Alternative Name).
+	IdentityField string `yaml:"identity_field"`
+	// Path is the URL path of a websocket listener (default /mqtt), or the
+	// socket file of a unix listener.
+	Path string `yaml:"path"`
+	// AllowedOrigins are the origins a websocket listener accepts upgrades
+	// from ("https://app.example.com"); empty: any.
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	// Mode is the permissions of a unix listener's socket file, in octal
+	// ("0660"); empty: from the umask.
+	Mode string `yaml:"mode"`
+	// OPCUA holds the settings of a listener of type opcua (opcua.go).
 	OPCUA *OPCUA `yaml:"opcua"`
 }
 
@@ -47,6 +74,9 @@ type Listener struct {
 // its own; cmd/mqttd copies the fields across.
 type Limits struct {
 	MaxConnections    int           `yaml:"max_connections"`
+	MaxPending        int           `yaml:"max_pending_connections"`
+	MaxQueuedBytes    int           `yaml:"max_queued_bytes"`
+	MaxAliasBytes     int           `yaml:"max_alias_bytes"`
 	MaxPacketSize     int           `yaml:"max_packet_size"`
 	ReceiveMaximum    uint16        `yaml:"receive_maximum"`
 	MaxInflight       int           `yaml:"max_inflight"`

@@ -11,7 +11,7 @@ import (
 )
 
 // listenerTypes are the accepted values of listeners[].type.
-var listenerTypes = []string{"tcp", "opcua"}
+var listenerTypes = []string{"tcp", "tls", "websocket", "unix", "http", "opcua"}
 
 // storageTypes are the accepted values of storage.type.
 var storageTypes = []string{"memory", "bolt", "etcd"}
@@ -29,6 +29,7 @@ const maxPacketSize = 268435455 + 5
 func (d *decoder) validate(c *Config) error {
 	d.listeners(c.Listeners)
 	d.limits(&c.Limits)
+	d.httpListeners(c) // after limits: max_body_size defaults to max_packet_size
 	d.storage(&c.Storage)
 	d.log(&c.Log)
 	return d.err()
@@ -82,7 +83,11 @@ func (d *decoder) listeners(ls []Listener) {
 			d.invalid(p+".type", "unknown listener type %q (one of: %s)", l.Type, strings.Join(listenerTypes, ", "))
 		}
 		d.opcua(p, l)
-		if l.Address == "" {
+		if l.Type == "unix" {
+			if l.Address != "" {
+				d.invalid(p+".address", "is not used by a unix listener: its socket file is path")
+			}
+		} else if l.Address == "" {
 			if !opcuaAddressOptional(l) {
 				d.invalid(p+".address", "is required (host:port, e.g. 127.0.0.1:1883)")
 			}
@@ -100,7 +105,11 @@ func (d *decoder) listeners(ls []Listener) {
 			d.invalid(p+".name", "%q is also the name of listeners[%d]: give each listener a name of its own", l.Name, j)
 		}
 		names[l.Name] = i
+		d.tlsKeys(p, l)
+		d.websocketKeys(p, l)
+		d.unixKeys(p, l)
 	}
+	d.sharedAddresses(ls)
 }
 
 func (d *decoder) limits(l *Limits) {
@@ -110,6 +119,9 @@ func (d *decoder) limits(l *Limits) {
 		min, max int64
 	}{
 		{"max_connections", int64(l.MaxConnections), 0, math.MaxInt64},
+		{"max_pending_connections", int64(l.MaxPending), 0, math.MaxInt64},
+		{"max_queued_bytes", int64(l.MaxQueuedBytes), 0, math.MaxInt64},
+		{"max_alias_bytes", int64(l.MaxAliasBytes), 0, math.MaxInt64},
 		{"max_packet_size", int64(l.MaxPacketSize), 1, maxPacketSize},
 		{"receive_maximum", int64(l.ReceiveMaximum), 1, math.MaxUint16},
 		{"max_inflight", int64(l.MaxInflight), 1, math.MaxUint16}, // packet identifiers are 16-bit

@@ -1,0 +1,387 @@
+package measure
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	gws "github.com/gorilla/websocket"
+	"github.com/ternmq/broker"
+	"github.com/ternmq/broker/internal/testcerts"
+	"github.com/ternmq/broker/listeners"
+	"github.com/ternmq/broker/listeners/tcp"
+	tlslistener "github.com/ternmq/broker/listeners/tls"
+	"github.com/ternmq/broker/listeners/websocket"
+)
+
+// TestMain runs the broker side when the test binary is re-executed as a
+// child (TERN_MEASURE_CHILD names the transport).
+func TestMain(m *testing.M) {
+	if kind := os.Getenv("TERN_MEASURE_CHILD"); kind != "" {
+		if err := child(kind); err != nil {
+			fmt.Fprintln(os.Stderr, "child:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// child serves a broker with one listener of kind, prints "addr ADDR", then
+// answers each "mem" line on stdin with "mem HEAP STACK GOROUTINES" after a
+// full GC, until stdin ends.
+func child(kind string) error {
+	var (
+		l   listeners.Listener
+		err error
+	)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	files := tlslistener.Files{Cert: os.Getenv("TERN_MEASURE_CERT"), Key: os.Getenv("TERN_MEASURE_KEY")}
+	switch kind {
+	case "tcp":
+		l, err = tcp.New("tcp", "127.0.0.1:0")
+	case "tls":
+		l, err = tlslistener.NewFromFiles("tls", "127.0.0.1:0", files, tlslistener.WithLogger(quiet))
+	case "ws":
+		l, err = websocket.New("ws", "127.0.0.1:0", websocket.WithLogger(quiet))
+	case "wss":
+		var r *tlslistener.Reloader
+		if r, err = tlslistener.NewReloader(files); err == nil {
+			l, err = websocket.New("wss", "127.0.0.1:0", websocket.WithTLS(r.Config()), websocket.WithLogger(quiet))
+		}
+	default:
+		err = fmt.Errorf("unknown kind %q", kind)
+	}
+	if err != nil {
+		return err
+	}
+	b, err := broker.New(broker.WithListener(l), broker.WithLogger(quiet), broker.WithSysInterval(0))
+	if err != nil {
+		return err
+	}
+	if err := b.Start(context.Background()); err != nil {
+		return err
+	}
+	defer b.Close()
+	fmt.Printf("addr %s\n", l.Addr())
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		runtime.GC()
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		fmt.Printf("mem %d %d %d\n", ms.HeapAlloc, ms.StackInuse, runtime.NumGoroutine())
+	}
+	return nil
+}
+
+// brokerProc is a child process serving one transport.
+type brokerProc struct {
+	cmd  *exec.Cmd
+	in   io.WriteCloser
+	out  *bufio.Reader
+	addr string
+}
+
+func startChild(t *testing.T, kind string, env ...string) *brokerProc {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(append(os.Environ(), "TERN_MEASURE_CHILD="+kind), env...)
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &brokerProc{cmd: cmd, in: in, out: bufio.NewReader(out)}
+	t.Cleanup(func() { in.Close(); _ = cmd.Wait() })
+	line, err := p.out.ReadString('\n')
+	if err != nil {
+		t.Fatalf("child %s: %v", kind, err)
+	}
+	p.addr = strings.TrimSpace(strings.TrimPrefix(line, "addr "))
+	return p
+}
+
+// mem returns the child's live heap and stack bytes after a GC.
+func (p *brokerProc) mem(t *testing.T) (heap, stack, goroutines int64) {
+	t.Helper()
+	if _, err := io.WriteString(p.in, "mem\n"); err != nil {
+		t.Fatal(err)
+	}
+	line, err := p.out.ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(line)
+	heap, _ = strconv.ParseInt(f[1], 10, 64)
+	stack, _ = strconv.ParseInt(f[2], 10, 64)
+	goroutines, _ = strconv.ParseInt(f[3], 10, 64)
+	return heap, stack, goroutines
+}
+
+// connectPacket is an MQTT 3.1.1 CONNECT: clean session, keep alive 60 s.
+func connectPacket(id string) []byte {
+	p := []byte{0x10, byte(12 + len(id)), 0, 4, 'M', 'Q', 'T', 'T', 4, 2, 0, 60, 0, byte(len(id))}
+	return append(p, id...)
+}
+
+func dialStream(addr, id string, cfg *tls.Config) (io.Closer, error) {
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	if cfg != nil {
+		c = tls.Client(c, cfg)
+	}
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Write(connectPacket(id)); err != nil {
+		c.Close()
+		return nil, err
+	}
+	ack := make([]byte, 4)
+	if _, err := io.ReadFull(c, ack); err != nil || ack[0] != 0x20 || ack[3] != 0 {
+		c.Close()
+		return nil, fmt.Errorf("CONNACK % x: %v", ack, err)
+	}
+	_ = c.SetDeadline(time.Time{})
+	return c, nil
+}
+
+func dialWS(url, id string, cfg *tls.Config) (io.Closer, error) {
+	d := gws.Dialer{Subprotocols: []string{"mqtt"}, TLSClientConfig: cfg, HandshakeTimeout: 10 * time.Second}
+	c, _, err := d.Dial(url, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.WriteMessage(gws.BinaryMessage, connectPacket(id)); err != nil {
+		c.Close()
+		return nil, err
+	}
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, p, err := c.ReadMessage(); err != nil || len(p) != 4 || p[0] != 0x20 {
+		c.Close()
+		return nil, fmt.Errorf("CONNACK % x: %v", p, err)
+	}
+	_ = c.SetReadDeadline(time.Time{})
+	// Keep reading so that the client answers pings and sees a close.
+	go func() {
+		for {
+			if _, _, err := c.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	return c, nil
+}
+
+func needMeasure(t *testing.T) {
+	if os.Getenv("TERN_MEASURE") == "" {
+		t.Skip("a measurement, not a test: set TERN_MEASURE=1 to run it")
+	}
+}
+
+// TestIdleMemoryPerConnection connects N idle MQTT clients to a broker in
+// a child process over each transport and reports the broker's live heap
+// plus goroutine stacks per connection.
+func TestIdleMemoryPerConnection(t *testing.T) {
+	needMeasure(t)
+	n := 1000
+	if s := os.Getenv("TERN_MEASURE_CONNS"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	dir := t.TempDir()
+	ca := testcerts.NewCA(t, "measure")
+	cert, key := ca.Server(t).WriteFiles(t, dir, "server")
+	env := []string{"TERN_MEASURE_CERT=" + cert, "TERN_MEASURE_KEY=" + key}
+	clientCfg := &tls.Config{RootCAs: ca.Pool(), ServerName: "127.0.0.1"}
+	kinds := []struct {
+		name string
+		dial func(addr, id string) (io.Closer, error)
+	}{
+		{"tcp", func(a, id string) (io.Closer, error) { return dialStream(a, id, nil) }},
+		{"tls", func(a, id string) (io.Closer, error) { return dialStream(a, id, clientCfg) }},
+		{"ws", func(a, id string) (io.Closer, error) { return dialWS("ws://"+a+"/mqtt", id, nil) }},
+		{"wss", func(a, id string) (io.Closer, error) { return dialWS("wss://"+a+"/mqtt", id, clientCfg) }},
+	}
+	var report strings.Builder
+	fmt.Fprintf(&report, "idle broker memory per connection, %d connections (live heap after GC + goroutine stacks):\n", n)
+	for _, k := range kinds {
+		p := startChild(t, k.name, env...)
+		dial := k.dial
+		// One connection first, so that one-time costs (pools, the TLS
+		// certificate, the HTTP server) are in the baseline.
+		warm, err := dial(p.addr, "warm-up")
+		if err != nil {
+			t.Fatalf("%s: %v", k.name, err)
+		}
+		defer warm.Close()
+		h0, s0, g0 := p.mem(t)
+		conns := make([]io.Closer, 0, n)
+		for i := range n {
+			c, err := dial(p.addr, fmt.Sprintf("idle-%05d", i))
+			if err != nil {
+				t.Fatalf("%s connection %d: %v", k.name, i, err)
+			}
+			conns = append(conns, c)
+		}
+		h1, s1, g1 := p.mem(t)
+		for _, c := range conns {
+			c.Close()
+		}
+		heap, stack := float64(h1-h0)/float64(n), float64(s1-s0)/float64(n)
+		line := fmt.Sprintf("  %-4s %6.2f KiB  (heap %6.2f KiB, stacks %6.2f KiB, goroutines %.2f)\n",
+			k.name, (heap+stack)/1024, heap/1024, stack/1024, float64(g1-g0)/float64(n))
+		report.WriteString(line)
+	}
+	t.Log("\n" + report.String())
+}
+
+// TestTLSHandshakeRate compares how many TLS connections per second Tern's
+// tls listener and Mosquitto's accept with the same certificate (ECDSA
+// P-256): each is a fresh TCP connection, a full TLS handshake (no session
+// resumption), MQTT CONNECT and CONNACK, then close. The clients share the
+// machine with the broker, and the machine may be shared with others: the
+// server's CPU time per connection is the steadier figure.
+func TestTLSHandshakeRate(t *testing.T) {
+	needMeasure(t)
+	mosquitto, err := exec.LookPath("mosquitto")
+	if err != nil {
+		t.Skip("Debian's mosquitto is not installed (apt-get install mosquitto)")
+	}
+	dur := 3 * time.Second
+	if s := os.Getenv("TERN_MEASURE_DURATION"); s != "" {
+		dur, _ = time.ParseDuration(s)
+	}
+	workers := 4
+	dir := t.TempDir()
+	ca := testcerts.NewCA(t, "measure")
+	cert, key := ca.Server(t).WriteFiles(t, dir, "server")
+	clientCfg := &tls.Config{RootCAs: ca.Pool(), ServerName: "127.0.0.1"}
+
+	tern := startChild(t, "tls", "TERN_MEASURE_CERT="+cert, "TERN_MEASURE_KEY="+key)
+	mosq := startMosquitto(t, mosquitto, dir, cert, key)
+	servers := []struct {
+		name, addr string
+		pid        int
+	}{{"tern", tern.addr, tern.cmd.Process.Pid}, {"mosquitto", mosq.addr, mosq.pid}}
+
+	var report strings.Builder
+	fmt.Fprintf(&report, "TLS connections (handshake + CONNECT/CONNACK), %d client goroutines, rounds of %v, alternating:\n", workers, dur)
+	for round := range 2 {
+		for _, b := range servers {
+			var ok, failed atomic.Int64
+			var version atomic.Uint32
+			cpu0 := cpuTime(t, b.pid)
+			deadline := time.Now().Add(dur)
+			var wg sync.WaitGroup
+			for w := range workers {
+				wg.Go(func() {
+					for i := 0; time.Now().Before(deadline); i++ {
+						c, err := dialStream(b.addr, fmt.Sprintf("h%d-%d", w, i), clientCfg)
+						if err != nil {
+							failed.Add(1)
+							continue
+						}
+						version.Store(uint32(c.(*tls.Conn).ConnectionState().Version))
+						c.Close()
+						ok.Add(1)
+					}
+				})
+			}
+			wg.Wait()
+			cpu := cpuTime(t, b.pid) - cpu0
+			fmt.Fprintf(&report, "  round %d %-9s %5.0f/s, server CPU %.2f ms per connection (%d ok, %d failed, %s)\n",
+				round+1, b.name, float64(ok.Load())/dur.Seconds(), float64(cpu.Microseconds())/1000/float64(max(ok.Load(), 1)),
+				ok.Load(), failed.Load(), tls.VersionName(uint16(version.Load())))
+		}
+	}
+	t.Log("\n" + report.String())
+}
+
+// mosquittoProc is a running mosquitto.
+type mosquittoProc struct {
+	addr string
+	pid  int
+}
+
+// startMosquitto runs Debian's mosquitto with a TLS listener on a free
+// port with the given certificate.
+func startMosquitto(t *testing.T, bin, dir, cert, key string) mosquittoProc {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	_, port, _ := net.SplitHostPort(addr)
+	conf := filepath.Join(dir, "mosquitto.conf")
+	// Run as ourselves: as root, mosquitto would switch to the user
+	// "mosquitto", who cannot read the test's files. TCP_NODELAY as Tern
+	// sets it: without it, Nagle and delayed ACKs make each CONNACK wait
+	// about 40 ms, and the rate would measure that rather than TLS.
+	me, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf(
+		"listener %s 127.0.0.1\ncertfile %s\nkeyfile %s\nallow_anonymous true\nset_tcp_nodelay true\nuser %s\nlog_dest stderr\nlog_type error\npersistence false\n",
+		port, cert, key, me.Username)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-c", conf)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			return mosquittoProc{addr: addr, pid: cmd.Process.Pid}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("mosquitto did not listen on %s: %v", addr, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// cpuTime returns the user and system CPU time the process pid has used,
+// from /proc/PID/stat (in clock ticks of 10 ms).
+func cpuTime(t *testing.T, pid int) time.Duration {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The fields after the command name, which is in parentheses.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}

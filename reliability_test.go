@@ -1,0 +1,325 @@
+package broker_test
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ternmq/broker"
+	"github.com/ternmq/broker/packets"
+)
+
+// Regression tests for the findings of the reliability review (issue 11),
+// one per finding, named after it.
+
+// TestClientsMayNotPublishToSys: $SYS belongs to the broker (finding 8):
+// v5 gets PUBACK 0x87, 3.1.1 is acknowledged and dropped, as in Mosquitto,
+// and the retained $SYS value is unchanged.
+func TestClientsMayNotPublishToSys(t *testing.T) {
+	b, addr := startBroker(t, broker.WithSysInterval(-1))
+	if err := b.Publish("$SYS/broker/version", []byte("real"), 0, true); err != nil {
+		t.Fatal(err) // the host may
+	}
+	v5c := dialRaw(t, addr)
+	v5c.connect(connect5("spoof5", true), packets.Success)
+	v5c.send(&packets.Publish{QoS: 1, PacketID: 1, Retain: true, Topic: []byte("$SYS/broker/version"), Payload: []byte("spoofed")})
+	if a := v5c.next().(*packets.Ack); a.ReasonCode != packets.NotAuthorized {
+		t.Fatalf("PUBACK 0x%02x, want 0x87", byte(a.ReasonCode))
+	}
+	v3c := dialRaw(t, addr)
+	v3c.connect(connectPacket("spoof3", true), packets.Success)
+	v3c.send(&packets.Publish{QoS: 1, PacketID: 1, Retain: true, Topic: []byte("$SYS/broker/version"), Payload: []byte("spoofed")})
+	if a := v3c.next().(*packets.Ack); a.Kind != packets.PUBACK {
+		t.Fatalf("got %v, want PUBACK", a.Kind)
+	}
+	ms, _ := b.Retained("$SYS/broker/version")
+	if len(ms) != 1 || string(ms[0].Payload) != "real" {
+		t.Fatalf("$SYS/broker/version is %q", ms[0].Payload)
+	}
+}
+
+// TestPublishPropertiesOnlyTheServerMaySend (finding 9): a Subscription
+// Identifier from a client [MQTT-3.3.4-6] and a Response Topic with a
+// wildcard [MQTT-3.3.2-14] are protocol errors: DISCONNECT 0x82.
+func TestPublishPropertiesOnlyTheServerMaySend(t *testing.T) {
+	_, addr := startBroker(t, broker.WithSysInterval(-1))
+	for name, props := range map[string]packets.Properties{
+		"subscription identifier": {SubscriptionIDs: []uint32{7}},
+		"wildcard response topic": {ResponseTopic: []byte("replies/#")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := dialRaw(t, addr)
+			c.connect(connect5("p-"+name[:4], true), packets.Success)
+			p := &packets.Publish{QoS: 1, PacketID: 1, Topic: []byte("t"), Payload: []byte("x"), Properties: props}
+			if len(props.SubscriptionIDs) > 0 {
+				p.Properties.Present.Add(packets.PropSubscriptionID)
+			} else {
+				p.Properties.Present.Add(packets.PropResponseTopic)
+			}
+			c.send(p)
+			d, ok := c.next().(*packets.Disconnect)
+			if !ok || d.ReasonCode != packets.ProtocolError {
+				t.Fatalf("got %#v, want DISCONNECT 0x82", d)
+			}
+			c.expectClosed()
+		})
+	}
+}
+
+// TestTakeoverNeverSendsDisconnectBeforeConnack (finding 7): when clients
+// with one identifier race, a connection taken over before its CONNACK is
+// closed without a DISCONNECT: the first packet a client reads is always
+// CONNACK [MQTT-3.2.0-1].
+func TestTakeoverNeverSendsDisconnectBeforeConnack(t *testing.T) {
+	_, addr := startBroker(t, broker.WithSysInterval(-1))
+	connect, err := connect5("racer", false).Append(nil, packets.V5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var bad atomic.Int64
+	var connacks atomic.Int64
+	for range 1000 {
+		for range 5 {
+			wg.Go(func() {
+				nc, err := net.Dial("tcp", addr)
+				if err != nil {
+					return
+				}
+				defer nc.Close()
+				if _, err := nc.Write(connect); err != nil {
+					return
+				}
+				_ = nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+				fh, _, err := packets.NewReader(nc, 0).Next()
+				if err != nil {
+					return // closed before CONNACK: allowed
+				}
+				if fh.Type != packets.CONNACK {
+					bad.Add(1)
+					return
+				}
+				connacks.Add(1)
+			})
+		}
+		wg.Wait()
+	}
+	if bad.Load() > 0 {
+		t.Fatalf("%d connections read another packet before CONNACK", bad.Load())
+	}
+	if connacks.Load() < 1000 {
+		t.Fatalf("only %d CONNACKs in 1000 rounds", connacks.Load())
+	}
+}
+
+// TestReasonCodeSurvivesClose (finding 10): a client that keeps sending
+// after the broker's DISCONNECT can still read it. The broker half-closes
+// and discards input for a while (lingering close) instead of closing a
+// socket with unread input, which makes the kernel answer the client's
+// next segments with a reset: the client's writes fail and most client
+// libraries then drop the connection before reading the reason code.
+func TestReasonCodeSurvivesClose(t *testing.T) {
+	_, addr := startBroker(t, broker.WithSysInterval(-1), broker.WithLimits(broker.Limits{ReceiveMaximum: 2}))
+	c := dialRaw(t, addr)
+	c.v = packets.V5
+	c.connect(connect5("flood", true), packets.Success)
+	writeErr := make(chan error, 1)
+	go func() {
+		for i := 0; ; i++ {
+			var b []byte
+			for j := range 100 {
+				p := &packets.Publish{QoS: 2, PacketID: uint16((i*100+j)%60000 + 1), Topic: []byte("f"), Payload: make([]byte, 100)}
+				b, _ = p.Append(b, packets.V5)
+			}
+			if _, err := c.nc.Write(b); err != nil {
+				writeErr <- err
+				return
+			}
+		}
+	}()
+	for {
+		p, err := c.tryNext(5 * time.Second)
+		if err != nil {
+			t.Fatalf("no DISCONNECT read: %v", err)
+		}
+		if d, ok := p.(*packets.Disconnect); ok {
+			if d.ReasonCode != packets.ReceiveMaximumExceeded {
+				t.Fatalf("DISCONNECT 0x%02x, want 0x93", byte(d.ReasonCode))
+			}
+			break
+		}
+	}
+	select {
+	case err := <-writeErr:
+		t.Fatalf("the client's writes failed right after the DISCONNECT: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if _, err := c.tryNext(5 * time.Second); !errors.Is(err, io.EOF) {
+		t.Fatalf("after DISCONNECT: %v, want an orderly end of stream", err)
+	}
+}
+
+// TestQueuesAreBoundedByBytes (findings 4 and 5): an offline persistent
+// session's queue stops at Limits.MaxQueuedBytes, counting what messages
+// take in memory: a payload, and also every user property (an empty one
+// is 5 bytes on the wire and several times that in memory).
+func TestQueuesAreBoundedByBytes(t *testing.T) {
+	b, addr := startBroker(t, broker.WithSysInterval(-1), broker.WithLimits(broker.Limits{MaxQueuedBytes: 1 << 20, MaxPacketSize: 4 << 20}))
+	sub := dialRaw(t, addr)
+	sub.v = packets.V5
+	cp := connect5("offline", true)
+	withExpiry(&cp.Properties, 3600)
+	sub.connect(cp, packets.Success)
+	sub.subscribe(1, "big/#", 1)
+	sub.send(&packets.Disconnect{})
+	checkFor(t, 5*time.Second, func() error {
+		if st, ok := b.Session("offline"); !ok || st.Connected {
+			return errorf("session not offline yet")
+		}
+		return nil
+	})
+	pub := dialRaw(t, addr)
+	pub.v = packets.V5
+	pub.connect(connect5("pub", true), packets.Success)
+	for i := range 64 { // 64 x 64 KiB = 4 MiB offered
+		pub.send(&packets.Publish{QoS: 1, PacketID: uint16(i + 1), Topic: []byte("big/payload"), Payload: make([]byte, 64<<10)})
+		pub.next()
+	}
+	st, _ := b.Session("offline")
+	if st.Queued < 10 || st.Queued > 16 {
+		t.Fatalf("%d messages of 64 KiB queued under a 1 MiB limit", st.Queued)
+	}
+	dropped := b.Stats().Dropped
+	if dropped < 64-16 {
+		t.Fatalf("dropped %d", dropped)
+	}
+
+	// Properties count: 40,000 empty user properties are 200 KB on the
+	// wire and about 2 MB in memory, more than the whole limit.
+	if err := b.RemoveSession("offline"); err != nil {
+		t.Fatal(err)
+	}
+	sub2 := dialRaw(t, addr)
+	sub2.v = packets.V5
+	cp2 := connect5("offline2", true)
+	withExpiry(&cp2.Properties, 3600)
+	sub2.connect(cp2, packets.Success)
+	sub2.subscribe(1, "props/#", 1)
+	sub2.send(&packets.Disconnect{})
+	checkFor(t, 5*time.Second, func() error {
+		if st, ok := b.Session("offline2"); !ok || st.Connected {
+			return errorf("session not offline yet")
+		}
+		return nil
+	})
+	p := &packets.Publish{QoS: 1, PacketID: 100, Topic: []byte("props/x"), Payload: []byte("x")}
+	p.Properties.User = make([]packets.UserProperty, 40_000)
+	p.Properties.Present.Add(packets.PropUserProperty)
+	for range 3 {
+		pub.send(p)
+		pub.next()
+	}
+	if st, _ := b.Session("offline2"); st.Queued != 0 {
+		t.Fatalf("%d messages with 40,000 user properties queued under a 1 MiB limit", st.Queued)
+	}
+}
+
+// TestPendingConnectionsHaveTheirOwnLimit (finding 1): connections that
+// never send CONNECT cannot take every file descriptor: beyond
+// MaxPendingConnections new ones are closed at once (and counted), while
+// a client that sends CONNECT is served.
+func TestPendingConnectionsHaveTheirOwnLimit(t *testing.T) {
+	b, addr := startBroker(t, broker.WithSysInterval(-1), broker.WithLimits(broker.Limits{MaxPendingConnections: 5, ConnectTimeout: time.Minute}))
+	var idle []net.Conn
+	for range 5 {
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		idle = append(idle, nc)
+	}
+	checkFor(t, 5*time.Second, func() error {
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			return err
+		}
+		defer nc.Close()
+		_ = nc.SetReadDeadline(time.Now().Add(time.Second))
+		if _, err := nc.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+			return errorf("sixth silent connection: %v, want closed", err)
+		}
+		return nil
+	})
+	if b.Stats().PendingRefused == 0 {
+		t.Fatal("PendingRefused not counted")
+	}
+	// One of the silent ones connects: a slot is free for a real client.
+	w := &rawClient{t: t, nc: idle[0], r: packets.NewReader(idle[0], 0), v: packets.V311}
+	w.connect(connectPacket("late", true), packets.Success)
+	dialRaw(t, addr).connect(connectPacket("real", true), packets.Success)
+}
+
+// TestMaxConnectionsUnderConcurrentConnects (code finding): the limit is
+// taken and checked in one step: 40 simultaneous CONNECTs under a limit of
+// 10 give exactly 10 CONNACK 0.
+func TestMaxConnectionsUnderConcurrentConnects(t *testing.T) {
+	_, addr := startBroker(t, broker.WithSysInterval(-1), broker.WithLimits(broker.Limits{MaxConnections: 10}))
+	var ok atomic.Int64
+	var wg sync.WaitGroup
+	conns := make(chan net.Conn, 40)
+	for i := range 40 {
+		wg.Go(func() {
+			nc, err := net.Dial("tcp", addr)
+			if err != nil {
+				return
+			}
+			conns <- nc
+			buf, _ := connectPacket(fmt.Sprintf("c%d", i), true).Append(nil, packets.V311)
+			_, _ = nc.Write(buf)
+			_ = nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+			fh, body, err := packets.NewReader(nc, 0).Next()
+			if err == nil && fh.Type == packets.CONNACK && len(body) == 2 && body[1] == 0 {
+				ok.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	close(conns)
+	for nc := range conns {
+		defer nc.Close()
+	}
+	if ok.Load() != 10 {
+		t.Fatalf("%d connections accepted under a limit of 10", ok.Load())
+	}
+}
+
+// TestCloseDoesNotWaitForSilentConnections (code finding): Close closes
+// connections that have not sent CONNECT instead of waiting for their
+// connect timeout.
+func TestCloseDoesNotWaitForSilentConnections(t *testing.T) {
+	b, addr := startBroker(t, broker.WithSysInterval(-1), broker.WithLimits(broker.Limits{ConnectTimeout: time.Minute}))
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	checkFor(t, 5*time.Second, func() error {
+		if b.Stats().ConnectionsTotal != 1 {
+			return errorf("not accepted yet")
+		}
+		return nil
+	})
+	start := time.Now()
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("Close took %v with a silent connection", d)
+	}
+}
