@@ -94,7 +94,7 @@ func checkNoLeaks(t testing.TB) {
 			if strings.Contains(g, "testing.tRunner") {
 				continue
 			}
-			if strings.Contains(g, "gopcua/opcua/server.") || strings.Contains(g, "listeners/opcua.(*") {
+			if strings.Contains(g, "gopcua/opcua") || strings.Contains(g, "listeners/opcua.(*") {
 				return fmt.Errorf("goroutine left behind:\n%s", g)
 			}
 		}
