@@ -1,8 +1,9 @@
 // Command iot_gateway is an IoT gateway in one program: a Tern broker
-// that serves MQTT over TCP to the cloud side and reads a PLC over OPC UA
-// on the plant side, mapping the PLC's tags to topics.
+// that serves MQTT over TCP and over WebSocket (ws://host:port/mqtt, for
+// browsers and HTTP proxies) and reads a PLC over OPC UA on the plant
+// side, mapping the PLC's tags to topics.
 //
-//	iot_gateway -mqtt 127.0.0.1:1883 -plc opc.tcp://192.168.0.10:4840
+//	iot_gateway -mqtt 127.0.0.1:1883 -ws 127.0.0.1:8080 -plc opc.tcp://192.168.0.10:4840
 //
 // Every change of a tag is published (JSON: value, type, status, source
 // timestamp) to its topic; a message on plant/line1/setpoint/set is
@@ -27,6 +28,7 @@ import (
 	"github.com/ternmq/broker"
 	"github.com/ternmq/broker/listeners/opcua"
 	"github.com/ternmq/broker/listeners/tcp"
+	"github.com/ternmq/broker/listeners/websocket"
 )
 
 // tags maps the PLC's nodes to topics. The nsu= form names the PLC's
@@ -45,6 +47,7 @@ func tags(ns string) []opcua.NodeMap {
 // config is the gateway's command line.
 type config struct {
 	mqtt      string // MQTT over TCP, host:port
+	ws        string // MQTT over WebSocket, host:port (path /mqtt); "" for none
 	plc       string // the PLC's OPC UA endpoint
 	namespace string // the URI of the PLC's namespace holding the tags
 }
@@ -52,6 +55,7 @@ type config struct {
 func main() {
 	var c config
 	flag.StringVar(&c.mqtt, "mqtt", "127.0.0.1:1883", "MQTT over TCP `address`")
+	flag.StringVar(&c.ws, "ws", "127.0.0.1:8080", "MQTT over WebSocket `address` (path /mqtt; empty: none)")
 	flag.StringVar(&c.plc, "plc", "opc.tcp://127.0.0.1:4840/plc", "the PLC's OPC UA `endpoint`")
 	flag.StringVar(&c.namespace, "namespace", "urn:tern:test-plc", "`URI` of the PLC's namespace")
 	flag.Parse()
@@ -85,25 +89,26 @@ func run(ctx context.Context, c config, log *slog.Logger, started func(*broker.B
 		broker.WithListener(mqtt),
 		broker.WithListener(plc),
 	}
-	// ---- WebSocket goes here ----
-	// listeners/websocket is being written in parallel with this example;
-	// once it is in, browsers and cloud clients behind HTTP proxies get
-	// MQTT over WebSocket with:
-	//
-	//	ws, err := websocket.New("ws", "127.0.0.1:8080")
-	//	...
-	//	opts = append(opts, broker.WithListener(ws))
-	// -----------------------------
+	closeAll := func() { mqtt.Close() }
+	if c.ws != "" {
+		ws, err := websocket.New("ws", c.ws, websocket.WithLogger(log))
+		if err != nil {
+			mqtt.Close()
+			return err
+		}
+		opts = append(opts, broker.WithListener(ws))
+		closeAll = func() { mqtt.Close(); ws.Close() }
+	}
 	b, err := broker.New(opts...)
 	if err != nil {
-		mqtt.Close()
+		closeAll()
 		return err
 	}
 	if err := b.Start(ctx); err != nil {
 		_ = b.Close()
 		return err
 	}
-	log.Info("gateway running", "mqtt", mqtt.Addr().String(), "plc", c.plc)
+	log.Info("gateway running", "mqtt", mqtt.Addr().String(), "ws", c.ws, "plc", c.plc)
 	if started != nil {
 		started(b)
 	}

@@ -82,22 +82,23 @@ func startPLC(t *testing.T, port int) {
 }
 
 // TestGatewayMapsPLCTagsToTopics runs the gateway against the node-opcua
-// test PLC: its tags reach an MQTT subscriber on the mapped topics, and a
-// setpoint command comes back as the tag's new value.
+// test PLC: its tags reach an MQTT subscriber on the mapped topics, over
+// TCP and over WebSocket, and a setpoint command comes back as the tag's
+// new value.
 func TestGatewayMapsPLCTagsToTopics(t *testing.T) {
 	plcAddr := freeAddr(t)
 	_, port, _ := net.SplitHostPort(plcAddr)
 	p, _ := strconv.Atoi(port)
 	startPLC(t, p)
 
-	mqttAddr := freeAddr(t)
+	mqttAddr, wsAddr := freeAddr(t), freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
 	up := make(chan *broker.Broker, 1)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	go func() {
-		done <- run(ctx, config{mqtt: mqttAddr, plc: "opc.tcp://" + plcAddr + "/plc", namespace: "urn:tern:test-plc"}, log, func(b *broker.Broker) { up <- b })
+		done <- run(ctx, config{mqtt: mqttAddr, ws: wsAddr, plc: "opc.tcp://" + plcAddr + "/plc", namespace: "urn:tern:test-plc"}, log, func(b *broker.Broker) { up <- b })
 	}()
 	select {
 	case <-up:
@@ -150,6 +151,25 @@ func TestGatewayMapsPLCTagsToTopics(t *testing.T) {
 	next(func(topic string, v map[string]any) bool {
 		return topic == "plant/line1/setpoint" && v["value"] == 61.5
 	})
+
+	// The same tags over WebSocket.
+	ws := paho.NewClient(paho.NewClientOptions().AddBroker("ws://" + wsAddr + "/mqtt").SetClientID("browser").SetAutoReconnect(false))
+	if tok := ws.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer ws.Disconnect(100)
+	names := make(chan string, 10)
+	if tok := ws.Subscribe("plant/line1/name", 1, func(_ paho.Client, m paho.Message) { names <- string(m.Payload()) }); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	select {
+	case n := <-names:
+		if !strings.Contains(n, `"press-7"`) {
+			t.Errorf("over WebSocket: %s", n)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("nothing over WebSocket")
+	}
 
 	cancel()
 	if err := <-done; err != nil {
