@@ -85,6 +85,7 @@ func TestNodeOPCUAServerToClientMode(t *testing.T) {
 		Username:       "operator",
 		Password:       "s3cret",
 		Nodes:          []NodeMap{{NodeID: "nsu=urn:tern:test-plc;s=Line1.Name", Topic: "login/name", Retain: true}},
+		Browse:         []BrowseMap{{Root: "nsu=urn:tern:test-plc;s=Line1", Prefix: "browsed/line1", Retain: true}},
 		Payload:        PayloadRaw,
 		StateTopic:     "login/state",
 		ReconnectMin:   50 * time.Millisecond,
@@ -104,6 +105,16 @@ func TestNodeOPCUAServerToClientMode(t *testing.T) {
 	loginName := subscribe(t, sub, "login/name", 1)
 	if m := loginName.next(t, 30*time.Second, nil); string(m.Payload()) != "press-7" {
 		t.Errorf("login/name %q", m.Payload())
+	}
+	// The same connection browsed Line1: a topic per variable under it.
+	browsed := subscribe(t, sub, "browsed/#", 1)
+	seen := map[string]string{}
+	browsed.next(t, 10*time.Second, func(m paho.Message) bool {
+		seen[m.Topic()] = string(m.Payload())
+		return len(seen) == 4
+	})
+	if seen["browsed/line1/Name"] != "press-7" || seen["browsed/line1/Setpoint"] != "50" {
+		t.Errorf("browsed topics %v", seen)
 	}
 
 	// Values and types, per topic.
