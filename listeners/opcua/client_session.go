@@ -80,6 +80,8 @@ func (c *Client) session(ctx context.Context, bc *broker.Client, st *stateTopic)
 			c.log.Warn("opcua: the server refused to monitor a node", "listener", c.name, "node_id", maps[i].nid.String(), "topic", maps[i].topic, "status", statusName(r.StatusCode))
 			continue
 		}
+		c.log.Debug("opcua: monitoring", "listener", c.name, "node_id", maps[i].nid.String(), "topic", maps[i].topic,
+			"sampling_interval", r.RevisedSamplingInterval, "queue_size", r.RevisedQueueSize)
 		monitored++
 	}
 	if monitored == 0 {

@@ -39,6 +39,7 @@ func TestMeasureNodeOPCUAToMQTT(t *testing.T) {
 		Payload:            PayloadRaw,
 		PublishingInterval: interval,
 		QueueSize:          10000,
+		Logger:             testLogger(t),
 	})
 	if err != nil {
 		t.Fatal(err)

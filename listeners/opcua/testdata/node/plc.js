@@ -41,7 +41,9 @@ async function main() {
     allowAnonymous: true,
     userManager: { isValidUser: (user, password) => user === "operator" && password === "s3cret" },
     maxConnectionsPerEndpoint: 50,
-    serverCapabilities: { maxSessions: 50 },
+    // minSupportedSampleRate 0: exception-based items report every change
+    // rather than coalescing changes over a sampling window.
+    serverCapabilities: { maxSessions: 50, minSupportedSampleRate: 0 },
   });
   await server.initialize();
   const addressSpace = server.engine.addressSpace;
@@ -67,7 +69,9 @@ async function main() {
       },
     } });
   const bench = ns.addObject({ organizedBy: addressSpace.rootFolder.objects, browseName: "Bench", nodeId: "s=Bench" });
-  const stamp = ns.addVariable({ componentOf: bench, browseName: "Stamp", nodeId: "s=Bench.Stamp", dataType: "Double",
+  // minimumSamplingInterval 0: every change is reported (exception-based),
+  // not sampled.
+  const stamp = ns.addVariable({ componentOf: bench, browseName: "Stamp", nodeId: "s=Bench.Stamp", dataType: "Double", minimumSamplingInterval: 0,
     value: new Variant({ dataType: DataType.Double, value: 0 }) });
 
   setInterval(() => {
