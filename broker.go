@@ -53,8 +53,7 @@ type Broker struct {
 	optErrs  []error // misused options, reported by New
 	clock    Clock
 
-	hostOnce sync.Once
-	host     *Client // the host's own in-process Client (client.go)
+	host *Client // the host's own in-process Client (client.go)
 
 	wg        sync.WaitGroup     // listener, connection and storage goroutines
 	removers  chan struct{}      // semaphore of unstoreAsync goroutines
@@ -86,6 +85,7 @@ func New(opts ...Option) (*Broker, error) {
 		id:       newBrokerID(),
 	}
 	b.matches.New = func() any { return new(routeState) }
+	b.host = &Client{b: b, info: ClientInfo{Listener: "local", Version: packets.V5}}
 	for _, o := range opts {
 		o(b)
 	}

@@ -17,7 +17,8 @@ import (
 // identifier over and holds no queue for when it is gone.
 //
 // Broker.Publish and Broker.Subscribe use a built-in Client for the host
-// itself (Listener "local", no Authenticator).
+// itself (Listener "local"): neither the Authenticator nor the Authorizer
+// is asked about it, hooks see it like any client.
 type Client struct {
 	b     *Broker
 	info  ClientInfo
@@ -66,13 +67,9 @@ func (b *Broker) NewClient(ctx context.Context, creds *Credentials) (*Client, er
 	return c, nil
 }
 
-// hostClient is the Client of Broker.Publish and Broker.Subscribe.
-func (b *Broker) hostClient() *Client {
-	b.hostOnce.Do(func() {
-		b.host = &Client{b: b, info: ClientInfo{Listener: "local", Version: packets.V5}}
-	})
-	return b.host
-}
+// hostClient is the Client of Broker.Publish and Broker.Subscribe: the
+// host application itself, which the Authorizer is not asked about.
+func (b *Broker) hostClient() *Client { return b.host }
 
 // Info returns the client's identity as authorizers and hooks see it.
 func (c *Client) Info() ClientInfo { return c.info }
@@ -259,8 +256,9 @@ func (b *Broker) retainedMatching(filter string) []*sessions.Message {
 }
 
 // Publish publishes a message from the host application, as a network
-// client would: topic validation, authorization (with ClientInfo.Listener
-// "local"), hooks, retained store and routing are the same.
+// client would: topic validation, hooks (ClientInfo.Listener "local"),
+// retained store and routing are the same; the Authorizer is not asked
+// (to act as a user, use NewClient).
 func (b *Broker) Publish(topic string, payload []byte, qos byte, retain bool) error {
 	_, err := b.hostClient().Publish(context.Background(), &Message{Topic: topic, Payload: payload, QoS: qos, Retain: retain})
 	return err

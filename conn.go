@@ -57,6 +57,8 @@ type conn struct {
 	connectedAt time.Time             // when CONNACK 0 was queued
 	samples     uint32                // PUBLISHes read, to sample timings
 	slot        bool                  // holds a Limits.MaxConnections slot (reader goroutine only)
+	unflushed   int                   // packets read since replies were last flushed
+	ctrlTaken   chan struct{}         // signalled when the writer takes ctrl; made by backpressure, under sess.mu
 	closeOnce   sync.Once
 	movedAway   atomic.Bool // another broker took the client: leave storage alone
 	connacked   atomic.Bool // CONNACK 0 is written: a DISCONNECT may follow it
@@ -154,15 +156,67 @@ func (c *conn) readLoop() error {
 			c.fail(err, "handling "+fh.Type.String())
 			return err
 		}
-		if c.r.Buffered() == 0 || len(c.pending) >= maxPending {
+		// Replies go out when the read buffer is drained, and at least
+		// every flushEvery packets for a client that never pauses, so its
+		// acknowledgements do not wait for a pause that may never come.
+		c.unflushed++
+		drained := c.r.Buffered() == 0
+		if drained || c.unflushed >= flushEvery || len(c.pending) >= maxPending {
 			if err := c.flushPending(); err != nil {
 				c.fail(err, "storing")
 				return err
 			}
 		}
-		if c.r.Buffered() == 0 {
+		if drained || c.unflushed >= flushEvery {
+			c.unflushed = 0
 			c.flushAcked()
 			c.flush()
+			if err := c.backpressure(); err != nil {
+				c.fail(err, "writing")
+				return err
+			}
+		}
+	}
+}
+
+// flushEvery bounds the packets read between two flushes of replies.
+const flushEvery = 64
+
+// maxCtrlBytes bounds the replies (acknowledgements, SUBACKs...) waiting
+// for the writer: a client that sends and does not read stops being read
+// once it has this much to read, instead of growing the broker's memory.
+const maxCtrlBytes = 256 << 10
+
+// errWriteStalled ends a connection whose replies could not be written
+// within Limits.WriteTimeout.
+var errWriteStalled = errors.New("broker: client does not read its replies")
+
+// backpressure waits while more than maxCtrlBytes of replies wait for the
+// writer, that is while the client does not read; it gives up after
+// Limits.WriteTimeout.
+func (c *conn) backpressure() error {
+	s := c.sess
+	var deadline <-chan time.Time
+	for {
+		s.mu.Lock()
+		n, dead := len(c.ctrl), c.dead
+		if c.ctrlTaken == nil && !dead && n > maxCtrlBytes {
+			c.ctrlTaken = make(chan struct{}, 1) // made once, for a client that needs it
+		}
+		taken := c.ctrlTaken
+		s.mu.Unlock()
+		if dead || n <= maxCtrlBytes {
+			return nil
+		}
+		if deadline == nil {
+			t := time.NewTimer(c.b.limits.WriteTimeout)
+			defer t.Stop()
+			deadline = t.C
+		}
+		select {
+		case <-taken:
+		case <-deadline:
+			return errWriteStalled
 		}
 	}
 }

@@ -144,8 +144,11 @@ func (noSecrets) CanSubscribe(_ *broker.ClientInfo, filter string) bool { return
 func ExampleSimpleAuthorizer() {
 	b, _ := broker.New(broker.WithAuthorizer(broker.SimpleAuthorizer(noSecrets{})))
 	defer b.Close()
-	fmt.Println(b.Publish("secret/plans", nil, 0, false))
-	_, err := b.Subscribe("#", 0, func(*broker.Message) {})
+	c, _ := b.NewClient(context.Background(), &broker.Credentials{ClientInfo: broker.ClientInfo{ID: "app"}})
+	defer c.Close()
+	_, err := c.Publish(context.Background(), &broker.Message{Topic: "secret/plans"})
+	fmt.Println(err)
+	_, err = c.Subscribe("#", 0, func(*broker.Message) {})
 	fmt.Println(err)
 	// Output:
 	// not authorized

@@ -245,6 +245,12 @@ func TestPendingConnectionsHaveTheirOwnLimit(t *testing.T) {
 		idle = append(idle, nc)
 	}
 	checkFor(t, 5*time.Second, func() error {
+		if n := b.Stats().Pending; n != 5 {
+			return errorf("%d pending", n)
+		}
+		return nil
+	})
+	checkFor(t, 5*time.Second, func() error {
 		nc, err := net.Dial("tcp", addr)
 		if err != nil {
 			return err
@@ -322,4 +328,74 @@ func TestCloseDoesNotWaitForSilentConnections(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("Close took %v with a silent connection", d)
 	}
+}
+
+// TestAcksFlowWhileAClientStreams (finding 3): a 3.1.1 client that
+// pipelines QoS 1 PUBLISHes without ever pausing gets its PUBACKs while it
+// streams, not when it stops.
+func TestAcksFlowWhileAClientStreams(t *testing.T) {
+	_, addr := startBroker(t, broker.WithSysInterval(-1))
+	c := dialRaw(t, addr)
+	c.connect(connectPacket("streamer", true), packets.Success)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	defer func() { close(stop); wg.Wait() }()
+	wg.Go(func() {
+		id := 0
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			var b []byte
+			for range 500 {
+				id = id%65535 + 1
+				p := &packets.Publish{QoS: 1, PacketID: uint16(id), Topic: []byte("stream"), Payload: make([]byte, 50)}
+				b, _ = p.Append(b, packets.V311)
+			}
+			_ = c.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			if _, err := c.nc.Write(b); err != nil {
+				return
+			}
+		}
+	})
+	start := time.Now()
+	for range 1000 {
+		if _, ok := c.next().(*packets.Ack); !ok {
+			t.Fatal("not a PUBACK")
+		}
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("1,000 PUBACKs took %v while the client streamed", d)
+	}
+}
+
+// TestAClientThatDoesNotReadIsNotReadEither (finding 3): a client that
+// sends QoS 1 and never reads its PUBACKs is stopped by backpressure: the
+// broker stops reading from it instead of buffering replies without bound.
+func TestAClientThatDoesNotReadIsNotReadEither(t *testing.T) {
+	_, addr := startBroker(t, broker.WithSysInterval(-1))
+	c := dialRaw(t, addr)
+	c.connect(connectPacket("deaf", true), packets.Success)
+	var b []byte
+	for i := range 1000 {
+		p := &packets.Publish{QoS: 1, PacketID: uint16(i + 1), Topic: []byte("deaf"), Payload: make([]byte, 50)}
+		b, _ = p.Append(b, packets.V311)
+	}
+	written := 0
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
+		_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
+		n, err := c.nc.Write(b)
+		written += n
+		if err != nil {
+			// Blocked: the broker stopped reading from this client.
+			t.Logf("blocked after %d MB: %v", written>>20, err)
+			if written > 256<<20 {
+				t.Fatalf("the broker read %d MB before pushing back", written>>20)
+			}
+			return
+		}
+	}
+	t.Fatalf("wrote %d MB for 20 s without backpressure", written>>20)
 }

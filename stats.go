@@ -29,6 +29,7 @@ type Stats struct {
 	BytesReceived, BytesSent                     int64
 	ProtocolViolations                           int64
 	AuthorizationErrors                          int64 // decisions that could not be made (Failed)
+	Pending                                      int   // connections that have not sent CONNECT yet
 	PendingRefused                               int64 // connections closed at once: Limits.MaxPendingConnections had not sent CONNECT
 	Sessions, Subscriptions, Retained            int
 	Inflight, Queued                             int // deliveries sent and unacknowledged; waiting in session queues
@@ -39,7 +40,7 @@ type Stats struct {
 // seconds, not for every message.
 func (b *Broker) Stats() Stats {
 	b.mu.Lock()
-	nsess := len(b.sessions)
+	nsess, npending := len(b.sessions), len(b.pending)
 	all := make([]*session, 0, nsess)
 	for _, s := range b.sessions {
 		all = append(all, s)
@@ -64,6 +65,7 @@ func (b *Broker) Stats() Stats {
 		BytesSent:           b.stats.BytesSent.Load(),
 		ProtocolViolations:  b.stats.ProtocolViolations.Load(),
 		AuthorizationErrors: b.stats.authzErrors.Load(),
+		Pending:             npending,
 		PendingRefused:      b.stats.pendingRefused.Load(),
 		Inflight:            inflight,
 		Queued:              queued,

@@ -32,6 +32,10 @@ func (c *conn) kickLocked() {
 		return
 	}
 	c.writing = true
+	// Counted in the broker's WaitGroup, so that Close returns after the
+	// writer (which may call storage). The connection's reader holds a
+	// count meanwhile (c is not dead), so this Add never starts from zero.
+	c.b.wg.Add(1)
 	go c.writeLoop()
 }
 
@@ -39,6 +43,7 @@ func (c *conn) kickLocked() {
 func (c *conn) writeLoop() {
 	s := c.sess
 	b := c.b
+	defer b.wg.Done()
 	bp := writeBufs.Get().(*[]byte)
 	buf := (*bp)[:0]
 	bt := batchPool.Get().(*[]sessions.Delivery)
@@ -62,8 +67,17 @@ func (c *conn) writeLoop() {
 			s.mu.Unlock()
 			return
 		}
-		buf = append(buf, c.ctrl...)
-		c.ctrl = c.ctrl[:0]
+		if len(c.ctrl) > 0 {
+			buf = append(buf, c.ctrl...)
+			c.ctrl = c.ctrl[:0]
+			if cap(c.ctrl) > 64<<10 {
+				c.ctrl = nil // a burst is over: do not keep its buffer
+			}
+			select {
+			case c.ctrlTaken <- struct{}{}:
+			default:
+			}
+		}
 		size := 0
 		for len(batch) < maxBatch && size < maxBatchBytes {
 			d, ok := s.queue.Peek()
@@ -139,6 +153,11 @@ func (c *conn) writeLoop() {
 				c.close()
 				s.mu.Lock()
 				c.writing = false
+				c.dead = true // nothing more can be written: the reader's backpressure ends
+				select {
+				case c.ctrlTaken <- struct{}{}:
+				default:
+				}
 				s.mu.Unlock()
 				return
 			}

@@ -6,7 +6,7 @@ import (
 )
 
 func TestAliasesIn(t *testing.T) {
-	a := NewAliasesIn(3)
+	a := NewAliasesIn(3, 0)
 	steps := []struct {
 		name  string
 		alias uint16
@@ -39,7 +39,7 @@ func TestAliasesIn(t *testing.T) {
 // TestAliasesInCopies checks that the mapping survives the reuse of the
 // packet buffer the topic came in.
 func TestAliasesInCopies(t *testing.T) {
-	a := NewAliasesIn(10)
+	a := NewAliasesIn(10, 0)
 	buf := []byte("a/b")
 	if _, err := a.Resolve(5, buf); err != nil {
 		t.Fatal(err)
@@ -57,12 +57,12 @@ func TestAliasesInCopies(t *testing.T) {
 }
 
 func TestAliasesInNoAliases(t *testing.T) {
-	for _, a := range []*AliasesIn{NewAliasesIn(0), nil} {
+	for _, a := range []*AliasesIn{NewAliasesIn(0, 0), nil} {
 		if _, err := a.Resolve(1, []byte("a")); err != ErrAliasInvalid {
 			t.Errorf("Resolve with maximum 0 = %v, want ErrAliasInvalid [MQTT-3.3.2-9]", err)
 		}
 	}
-	a := NewAliasesIn(65535)
+	a := NewAliasesIn(65535, 0)
 	if got, err := a.Resolve(65535, []byte("t")); err != nil || string(got) != "t" {
 		t.Errorf("Resolve(65535) = %q, %v, want t [MQTT-3.3.2-12]", got, err)
 	}
@@ -110,5 +110,22 @@ func TestAliasesOutAll(t *testing.T) {
 		if alias != want || known {
 			t.Fatalf("Lookup #%d = %d, %v, want %d, false", i, alias, known, want)
 		}
+	}
+}
+
+func TestAliasesInByteBudget(t *testing.T) {
+	a := NewAliasesIn(10, 100)
+	if _, err := a.Resolve(1, make([]byte, 60)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Resolve(2, make([]byte, 60)); err != ErrAliasBytes {
+		t.Fatalf("second 60-byte topic: %v, want ErrAliasBytes", err)
+	}
+	// Replacing an alias counts the new topic instead of the old one.
+	if _, err := a.Resolve(1, make([]byte, 90)); err != nil {
+		t.Fatalf("replacing: %v", err)
+	}
+	if got, err := a.Resolve(1, nil); err != nil || len(got) != 90 {
+		t.Fatalf("resolve: %d %v", len(got), err)
 	}
 }

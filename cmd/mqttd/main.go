@@ -13,6 +13,8 @@
 // 1 a failure to start (a listener cannot listen) or to shut down cleanly.
 // SIGHUP re-reads the certificates, keys and client CAs of tls and wss
 // listeners (reload.go): new handshakes use them, live connections go on.
+// It also re-reads auth's password_file, acl_file and JWT keys
+// (auth_reload.go).
 package main
 
 import (

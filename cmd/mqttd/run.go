@@ -31,6 +31,11 @@ const shutdownTimeout = 10 * time.Second
 // error when the broker cannot start (a listener cannot listen, storage
 // cannot open) or does not shut down cleanly.
 func run(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
+	authn, err := openAuth(cfg.Auth, logger) // see auth.go
+	if err != nil {
+		return err
+	}
+	defer authn.Close()
 	store, err := openStorage(cfg.Storage)
 	if err != nil {
 		return err
@@ -44,6 +49,7 @@ func run(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 		broker.WithStorage(store),
 		broker.WithLimits(brokerLimits(cfg.Limits)),
 	}
+	opts = append(opts, authn.options()...)
 	addrs := make([]string, len(lns))
 	for i, l := range lns {
 		opts = append(opts, broker.WithListener(l))
@@ -54,6 +60,7 @@ func run(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 		closeListeners(lns)
 		return errors.Join(err, store.Close())
 	}
+	authn.attach(b)
 	// Start fails with ctx's error when a signal came before it: the
 	// listeners serve all the same, and the shutdown below stops them.
 	if err := b.Start(ctx); err != nil && ctx.Err() == nil {
@@ -61,9 +68,11 @@ func run(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 	}
 	stopReload := reloadOnSIGHUP(logger, lns)
 	defer stopReload()
+	stopAuthReload := watchAuthReload(ctx, authn, logger) // SIGHUP too, see auth_reload.go
+	defer stopAuthReload()
 	logger.Info("tern listening",
 		"addr", strings.Join(addrs, ","),
-		"auth", "anonymous",
+		"auth", authn.summary,
 		"storage", cfg.Storage.Type,
 		"config", cfg.Source)
 

@@ -22,6 +22,7 @@ type Config struct {
 	Listeners []Listener `yaml:"listeners"`
 	Limits    Limits     `yaml:"limits"`
 	Storage   Storage    `yaml:"storage"`
+	Auth      Auth       `yaml:"auth"` // see auth.go
 	Log       Log        `yaml:"log"`
 
 	// Source is where the configuration came from: a file name, or

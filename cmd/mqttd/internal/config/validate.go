@@ -31,6 +31,7 @@ func (d *decoder) validate(c *Config) error {
 	d.limits(&c.Limits)
 	d.httpListeners(c) // after limits: max_body_size defaults to max_packet_size
 	d.storage(&c.Storage)
+	d.auth(&c.Auth)
 	d.log(&c.Log)
 	return d.err()
 }
