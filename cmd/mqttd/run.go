@@ -139,6 +139,8 @@ func openListeners(cfg *config.Config, logger *slog.Logger) ([]listeners.Listene
 			l, err = openUnix(c, logger)
 		case "coap":
 			l, err = openCoAP(c, logger)
+		case "opcua":
+			l, err = openOPCUA(c, logger)
 		default:
 			err = fmt.Errorf("type %q is not built into this mqttd", c.Type)
 		}

@@ -32,14 +32,14 @@ type Config struct {
 
 // Listener is one entry of listeners.
 type Listener struct {
-	// Type is the transport: tcp, tls, websocket, unix, or a bridge: http
-	// or coap; types with settings of their own have keys or a block
+	// Type is the transport: tcp, tls, websocket, unix, or a bridge: http,
+	// coap or opcua; types with settings of their own have keys or a block
 	// beside Address.
 	Type string `yaml:"type"`
 	// Name identifies the listener in logs and metrics; it defaults to Type.
 	Name string `yaml:"name"`
 	// Address is host:port ("127.0.0.1:1883"; port 0 picks a free one);
-	// every type but unix needs one.
+	// every type but unix and opcua in client mode needs one.
 	Address string `yaml:"address"`
 	// HTTP holds the settings of a listener of type http (http.go).
 	HTTP *HTTP `yaml:"http"`
@@ -68,6 +68,8 @@ type Listener struct {
 	Mode string `yaml:"mode"`
 	// CoAP holds the settings of a coap listener (see coap.go).
 	CoAP *CoAP `yaml:"coap"`
+	// OPCUA holds the settings of a listener of type opcua (opcua.go).
+	OPCUA *OPCUA `yaml:"opcua"`
 }
 
 // Limits mirrors broker.Limits key for key (see there for their meaning).

@@ -11,7 +11,7 @@ import (
 )
 
 // listenerTypes are the accepted values of listeners[].type.
-var listenerTypes = []string{"tcp", "tls", "websocket", "unix", "http", "coap"}
+var listenerTypes = []string{"tcp", "tls", "websocket", "unix", "http", "coap", "opcua"}
 
 // storageTypes are the accepted values of storage.type.
 var storageTypes = []string{"memory", "bolt", "etcd"}
@@ -83,12 +83,15 @@ func (d *decoder) listeners(ls []Listener) {
 		case !slices.Contains(listenerTypes, l.Type):
 			d.invalid(p+".type", "unknown listener type %q (one of: %s)", l.Type, strings.Join(listenerTypes, ", "))
 		}
+		d.opcua(p, l)
 		if l.Type == "unix" {
 			if l.Address != "" {
 				d.invalid(p+".address", "is not used by a unix listener: its socket file is path")
 			}
 		} else if l.Address == "" {
-			d.invalid(p+".address", "is required (host:port, e.g. 127.0.0.1:1883)")
+			if !opcuaAddressOptional(l) {
+				d.invalid(p+".address", "is required (host:port, e.g. 127.0.0.1:1883)")
+			}
 		} else if _, _, err := net.SplitHostPort(l.Address); err != nil {
 			var ae *net.AddrError
 			if errors.As(err, &ae) {
