@@ -399,3 +399,56 @@ func TestAClientThatDoesNotReadIsNotReadEither(t *testing.T) {
 	}
 	t.Fatalf("wrote %d MB for 20 s without backpressure", written>>20)
 }
+
+// TestEveryRetainedMessageReachesALargeSubscribe (finding 6): a '#'
+// subscriber gets every retained message, however many more there are
+// than its queue holds: they are streamed as it reads (QoS 0) or
+// acknowledges (QoS 1, within its Receive Maximum), not pushed into the
+// bounded queue and dropped.
+func TestEveryRetainedMessageReachesALargeSubscribe(t *testing.T) {
+	const n = 30_000
+	b, addr := startBroker(t, broker.WithSysInterval(-1), broker.WithLimits(broker.Limits{MaxQueuedMessages: 1000}))
+	for i := range n {
+		if err := b.Publish(fmt.Sprintf("r/%d/%d", i/100, i%100), []byte("v"), 1, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Run("QoS 0", func(t *testing.T) {
+		c := dialRaw(t, addr)
+		c.connect(connectPacket("all0", true), packets.Success)
+		c.subscribe(1, "#", 0)
+		seen := make(map[string]bool, n)
+		for len(seen) < n {
+			p, err := c.tryNext(10 * time.Second)
+			if err != nil {
+				t.Fatalf("after %d of %d retained messages: %v", len(seen), n, err)
+			}
+			seen[string(p.(*packets.Publish).Topic)] = true
+		}
+		if d := b.Stats().Dropped; d != 0 {
+			t.Fatalf("%d dropped", d)
+		}
+	})
+	t.Run("QoS 1 with Receive Maximum 20", func(t *testing.T) {
+		c := dialRaw(t, addr)
+		c.v = packets.V5
+		cp := connect5("all1", true)
+		cp.Properties.ReceiveMaximum = 20
+		cp.Properties.Present.Add(packets.PropReceiveMaximum)
+		c.connect(cp, packets.Success)
+		c.subscribe(1, "r/1/#", 1) // 100 of them, 20 at a time
+		got := 0
+		for got < 100 {
+			p, err := c.tryNext(10 * time.Second)
+			if err != nil {
+				t.Fatalf("after %d of 100: %v", got, err)
+			}
+			pub := p.(*packets.Publish)
+			if !pub.Retain || pub.QoS != 1 {
+				t.Fatalf("retained delivery without RETAIN or at QoS %d", pub.QoS)
+			}
+			c.send(&packets.Ack{Kind: packets.PUBACK, PacketID: pub.PacketID})
+			got++
+		}
+	})
+}

@@ -35,3 +35,65 @@ func (b *Broker) retain(m *sessions.Message) error {
 	}
 	return nil
 }
+
+// retainedBacklog is the retained messages one SUBSCRIBE must send
+// [MQTT-3.3.1-9]. They are not pushed into the session's queue, which is
+// bounded and would drop most of a large set: the writer takes them a few
+// hundred at a time as the client acknowledges (its Receive Maximum and
+// the in-flight window apply), ahead of what was queued after the
+// SUBSCRIBE. A subscriber gets every retained message its filter matches,
+// for 8 bytes each while it waits.
+type retainedBacklog struct {
+	msgs   []*sessions.Message
+	qos    byte     // granted QoS of the subscription
+	subIDs []uint32 // its Subscription Identifier, if any
+	next   int      // index of the next message to send
+}
+
+// backlogChunk is how many retained deliveries the writer moves to the
+// queue at a time, and the queue length below which it does.
+const backlogChunk = 256
+
+// addBacklog queues retained backlogs for the writer and wakes it.
+func (s *session) addBacklog(rbs []*retainedBacklog) {
+	if len(rbs) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ended {
+		return
+	}
+	s.backlog = append(s.backlog, rbs...)
+	s.refillLocked()
+	if s.conn != nil {
+		s.conn.kickLocked()
+	}
+}
+
+// refillLocked moves retained deliveries from the backlog to the front of
+// the queue while the queue is short: they go out before the live messages
+// that arrived after their SUBSCRIBE, so a retained value never follows a
+// newer one of its topic.
+func (s *session) refillLocked() {
+	if len(s.backlog) == 0 || s.queue.Len() >= backlogChunk {
+		return
+	}
+	var chunk [backlogChunk]sessions.Delivery
+	n := 0
+	for n < backlogChunk && len(s.backlog) > 0 {
+		rb := s.backlog[0]
+		m := rb.msgs[rb.next]
+		rb.msgs[rb.next] = nil
+		rb.next++
+		chunk[n] = sessions.Delivery{Msg: m, QoS: grantedQoS(m.QoS, rb.qos), Retain: true, SubIDs: rb.subIDs} // [MQTT-3.3.1-8]
+		n++
+		if rb.next == len(rb.msgs) {
+			s.backlog[0] = nil
+			s.backlog = s.backlog[1:]
+		}
+	}
+	for i := n - 1; i >= 0; i-- {
+		s.queue.PushFront(chunk[i])
+	}
+}

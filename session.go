@@ -42,6 +42,7 @@ type session struct {
 	awaitingRel map[uint16]struct{}     // inbound QoS 2 ids awaiting PUBREL
 	expiry      uint32                  // session expiry interval, seconds
 	will        *will
+	backlog     []*retainedBacklog // retained messages of SUBSCRIBEs still to send (retained.go)
 	expiryTimer Timer
 	willTimer   Timer
 	ended       bool
@@ -134,6 +135,7 @@ func (s *session) endLocked() {
 	}
 	s.subs = nil
 	s.queue.Clear()
+	s.backlog = nil
 	s.inflight.Clear()
 	s.awaitingRel = nil
 	s.ended = true

@@ -23,7 +23,7 @@ func (c *conn) handleSubscribe(fh packets.FixedHeader, body []byte) error {
 		subID = pk.Properties.SubscriptionIDs[0]
 	}
 	ack := packets.Suback{PacketID: pk.PacketID, ReasonCodes: make([]packets.ReasonCode, len(pk.Subscriptions))}
-	var retained []sessions.Delivery
+	var retained []*retainedBacklog
 	for i := range pk.Subscriptions {
 		sub := &pk.Subscriptions[i]
 		code, rs, err := c.subscribe(sub, subID)
@@ -31,12 +31,12 @@ func (c *conn) handleSubscribe(fh packets.FixedHeader, body []byte) error {
 			return err
 		}
 		ack.ReasonCodes[i] = code
-		retained = append(retained, rs...)
+		if rs != nil {
+			retained = append(retained, rs)
+		}
 	}
 	c.send(&ack) // SUBACK before the retained messages it enables [MQTT-3.8.4-1]
-	for _, d := range retained {
-		_ = c.sess.deliver(d) // a storage failure is logged; SUBACK is already out
-	}
+	c.sess.addBacklog(retained)
 	if len(c.b.hooks.subscribed) > 0 {
 		for i, code := range ack.ReasonCodes {
 			if code.IsError() {
@@ -54,7 +54,7 @@ func (c *conn) handleSubscribe(fh packets.FixedHeader, body []byte) error {
 
 // subscribe applies one filter of a SUBSCRIBE and returns its reason code
 // and the retained messages to send for it.
-func (c *conn) subscribe(sub *packets.Subscription, subID uint32) (packets.ReasonCode, []sessions.Delivery, error) {
+func (c *conn) subscribe(sub *packets.Subscription, subID uint32) (packets.ReasonCode, *retainedBacklog, error) {
 	b := c.b
 	failure := packets.UnspecifiedError // 0x80 in 3.1.1 [MQTT-3.9.3]
 	if err := topics.ValidateFilter(sub.Filter); err != nil {
@@ -124,17 +124,16 @@ func (c *conn) subscribe(sub *packets.Subscription, subID uint32) (packets.Reaso
 		return code, nil, nil
 	}
 	// Collected first, authorized after: the read check runs under no lock.
-	var out []sessions.Delivery
-	b.retained.Match(inner, func(topic string, m *sessions.Message) bool {
-		d := sessions.Delivery{Msg: m, QoS: grantedQoS(m.QoS, so.qos), Retain: true} // [MQTT-3.3.1-8]
-		if so.id != 0 {
-			d.SubIDs = []uint32{so.id}
-		}
-		out = append(out, d)
-		return true
-	})
-	out = slices.DeleteFunc(out, func(d sessions.Delivery) bool { return !b.canRead(&c.info, d.Msg.Topic, d.Msg.QoS) })
-	return code, out, nil
+	msgs := b.retainedMatching(inner)
+	msgs = slices.DeleteFunc(msgs, func(m *sessions.Message) bool { return !b.canRead(&c.info, m.Topic, m.QoS) })
+	if len(msgs) == 0 {
+		return code, nil, nil
+	}
+	rb := &retainedBacklog{msgs: msgs, qos: so.qos}
+	if so.id != 0 {
+		rb.subIDs = []uint32{so.id}
+	}
+	return code, rb, nil
 }
 
 // handleUnsubscribe handles UNSUBSCRIBE and answers UNSUBACK.

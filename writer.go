@@ -78,6 +78,7 @@ func (c *conn) writeLoop() {
 			default:
 			}
 		}
+		s.refillLocked()
 		size := 0
 		for len(batch) < maxBatch && size < maxBatchBytes {
 			d, ok := s.queue.Peek()
