@@ -59,7 +59,7 @@ func (c *conn) handleAck(fh packets.FixedHeader, body []byte) error {
 			s.inflight.Remove(pk.PacketID)
 		}
 	}
-	if reply != nil && !c.dead {
+	if reply != nil && !c.dead && !saveRel {
 		var err error
 		if c.ctrl, err = reply.Append(c.ctrl, c.version); err != nil {
 			c.b.log.Error("encoding ack", "err", err)
@@ -77,7 +77,15 @@ func (c *conn) handleAck(fh packets.FixedHeader, body []byte) error {
 		b.delivered(&c.info, &done)
 	}
 	if saveRel {
-		b.saveSession(s) // the PUBREL is remembered before PUBCOMP goes out
+		// The released identifier is stored before PUBCOMP goes out: after
+		// a crash the client may reuse it for a new message, which must not
+		// be taken for a duplicate of the old one [MQTT-4.3.3].
+		if err := b.saveSession(s); err != nil {
+			// Not stored: no PUBCOMP. The client sends PUBREL again
+			// after reconnecting.
+			return &packets.Error{Packet: packets.PUBREL, Field: "storage", Reason: err.Error(), Code: packets.ImplementationSpecificError}
+		}
+		c.send(reply)
 	}
 	return nil
 }

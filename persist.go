@@ -47,12 +47,13 @@ func fromStored(sm *storage.Message) *sessions.Message {
 	return m
 }
 
-// saveSession records a persistent session's parameters.
-func (b *Broker) saveSession(s *session) {
+// saveSession records a persistent session's parameters; the error is
+// logged, and returned for callers that must not go on without it.
+func (b *Broker) saveSession(s *session) error {
 	s.mu.Lock()
 	if s.expiry == 0 || s.ended {
 		s.mu.Unlock()
-		return
+		return nil
 	}
 	st := &storage.Session{ClientID: s.id, ExpiryInterval: s.expiry}
 	if s.info != nil {
@@ -68,9 +69,11 @@ func (b *Broker) saveSession(s *session) {
 	s.mu.Unlock()
 	ctx, cancel := b.storeCtx()
 	defer cancel()
-	if err := b.store.Sessions().Save(ctx, st); err != nil {
+	err := b.store.Sessions().Save(ctx, st)
+	if err != nil {
 		b.log.Error("saving session", "client", s.id, "err", err)
 	}
+	return err
 }
 
 // forgetSession deletes everything stored for a session that ended.

@@ -452,3 +452,25 @@ func TestEveryRetainedMessageReachesALargeSubscribe(t *testing.T) {
 		}
 	})
 }
+
+// TestWillKeepsItsMessageExpiry (code finding): a will's Message Expiry
+// Interval travels with it and counts from its publication.
+func TestWillKeepsItsMessageExpiry(t *testing.T) {
+	_, addr := startBroker(t, broker.WithSysInterval(-1))
+	sub := dialRaw(t, addr)
+	sub.v = packets.V5
+	sub.connect(connect5("will-sub", true), packets.Success)
+	sub.subscribe(1, "wills/#", 1)
+	w := dialRaw(t, addr)
+	w.v = packets.V5
+	cp := connect5("will-owner", true)
+	cp.WillFlag, cp.WillQoS, cp.WillTopic, cp.WillPayload = true, 1, []byte("wills/owner"), []byte("gone")
+	cp.WillProperties.MessageExpiry = 30
+	cp.WillProperties.Present.Add(packets.PropMessageExpiry)
+	w.connect(cp, packets.Success)
+	_ = w.nc.Close() // no DISCONNECT: the will goes out
+	p := sub.expectPublish("wills/owner", "gone")
+	if !p.Properties.Present.Has(packets.PropMessageExpiry) || p.Properties.MessageExpiry == 0 || p.Properties.MessageExpiry > 30 {
+		t.Fatalf("will delivered with Message Expiry %v (present %v), want 1..30", p.Properties.MessageExpiry, p.Properties.Present.Has(packets.PropMessageExpiry))
+	}
+}

@@ -85,8 +85,11 @@ func (s *session) deliver(d sessions.Delivery) error {
 	s.mu.Lock()
 	c := s.conn
 	if s.ended || (c == nil && d.QoS == 0) {
+		ended := s.ended
 		s.mu.Unlock()
-		if !s.ended {
+		if ended {
+			s.b.unstore(s, d.Seq) // stored above, before the session ended: no orphan
+		} else {
 			s.b.dropped(s.id, d.Msg, DropOfflineQoS0)
 		}
 		return nil

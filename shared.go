@@ -108,8 +108,8 @@ func leastLoaded(members []topics.Entry[subscriber, subscription], except subscr
 
 // takeSharedLocked takes from s the deliveries that came through shared
 // subscriptions and are not yet acknowledged, for another member of their
-// group [MQTT-4.8.2-?: "SHOULD send the Application Message to another
-// Client"]. Called with s.mu held; the caller re-routes them with reshare
+// group (section 4.8.2: the Server "SHOULD send the Application Message to
+// another Client"). Called with s.mu held; the caller re-routes them with reshare
 // after unlocking.
 func (s *session) takeSharedLocked() []sessions.Delivery {
 	take := func(d *sessions.Delivery) bool { return d.Shared != nil && !d.Release }
@@ -125,11 +125,22 @@ func (s *session) takeSharedLocked() []sessions.Delivery {
 }
 
 // reshare gives deliveries taken from a departing member to the other
-// members of their groups.
+// members of their groups. The departing member's stored copy is removed
+// only once another member has the message (stored, if it is durable);
+// when none can take it, it goes back to the departing member's queue, to
+// be delivered if that client returns.
 func (b *Broker) reshare(from *session, ds []sessions.Delivery) {
 	for _, d := range ds {
-		b.unstore(from, d.Seq)
-		if ok, _ := b.deliverShared(d.Shared.(*sharedGroup), d.Msg, from); !ok {
+		ok, err := b.deliverShared(d.Shared.(*sharedGroup), d.Msg, from)
+		if ok && err == nil {
+			b.unstore(from, d.Seq)
+			continue
+		}
+		from.mu.Lock()
+		kept := !from.ended && from.queue.Push(d)
+		from.mu.Unlock()
+		if !kept {
+			b.unstore(from, d.Seq)
 			b.dropped(from.id, d.Msg, DropQueueFull)
 		}
 	}

@@ -1,6 +1,8 @@
 package broker
 
 import (
+	"time"
+
 	"github.com/ternmq/broker/internal/sessions"
 	"github.com/ternmq/broker/packets"
 )
@@ -23,9 +25,8 @@ func newWill(c *conn, pk *packets.Connect) *will {
 	w := &will{msg: m, info: c.info}
 	if v5(pk.Version) {
 		w.delay = pk.WillProperties.WillDelay
-		if pk.WillProperties.Present.Has(packets.PropMessageExpiry) {
-			w.msg.Properties.Present.Del(packets.PropMessageExpiry)
-		}
+		// The Message Expiry Interval stays a property until the will is
+		// published: it counts from then (publishWill).
 	}
 	return w
 }
@@ -35,6 +36,15 @@ func newWill(c *conn, pk *packets.Connect) *will {
 func (b *Broker) publishWill(w *will) {
 	m := w.msg
 	m.Created = b.now()
+	if p := &m.Properties; p.Present.Has(packets.PropMessageExpiry) {
+		// The will's Message Expiry Interval counts from its publication
+		// (section 3.1.3.2.4).
+		m.Expiry = m.Created.Add(time.Duration(b.capExpiry(p.MessageExpiry)) * time.Second)
+		p.Present.Del(packets.PropMessageExpiry)
+		p.MessageExpiry = 0
+	} else if b.limits.MaxMessageExpiry > 0 {
+		m.Expiry = m.Created.Add(time.Duration(b.limits.MaxMessageExpiry) * time.Second)
+	}
 	if !b.authorizePublish(&w.info, m.Topic, m.QoS, m.Retain).Allowed() {
 		return
 	}
