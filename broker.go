@@ -106,7 +106,12 @@ func New(opts ...Option) (*Broker, error) {
 	if _, none := b.metrics.(NoMetrics); !none {
 		b.store = meter(b.store, b.metrics)
 	}
-	if err := b.restore(context.Background()); err != nil {
+	// Bounded, so that an unreachable store fails New rather than hang
+	// it: ten storage timeouts for the whole restore.
+	rctx, cancel := context.WithTimeout(context.Background(), 10*b.limits.StorageTimeout)
+	err := b.restore(rctx)
+	cancel()
+	if err != nil {
 		return nil, fmt.Errorf("broker: restoring from storage: %w", err)
 	}
 	if so, ok := b.metrics.(StatsObserver); ok {

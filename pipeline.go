@@ -59,6 +59,7 @@ func (c *conn) flushPending() error {
 		return nil
 	}
 	b := c.b
+	batchFailed := false
 	if qb, ok := b.store.(storage.QueueBatcher); ok {
 		c.entries = c.entries[:0]
 		c.entryIdx = c.entryIdx[:0]
@@ -77,7 +78,10 @@ func (c *conn) flushPending() error {
 			seqs, err := qb.AppendBatch(ctx, c.entries)
 			cancel()
 			if err != nil {
+				// One failure for the batch: not one timeout per delivery
+				// retried alone (a lost store would cost minutes).
 				b.log.Error("storing deliveries", "publisher", c.info.ID, "err", err)
+				batchFailed = true
 			} else {
 				for j, i := range c.entryIdx {
 					c.pending[i].d.Seq = seqs[j]
@@ -88,8 +92,14 @@ func (c *conn) flushPending() error {
 	}
 	for i := range c.pending {
 		p := &c.pending[i]
-		// deliver stores what the batch did not (no QueueBatcher, or the
-		// batch failed); an error there means it is not safe.
+		if batchFailed && p.durable() {
+			if p.ack < len(c.pendingAcks) {
+				c.pendingAcks[p.ack].failed = true // not stored: not delivered, not acknowledged
+			}
+			continue
+		}
+		// deliver stores what no batch did (no QueueBatcher); an error
+		// there means it is not safe.
 		if err := p.to.deliver(p.d); err != nil && p.ack < len(c.pendingAcks) {
 			c.pendingAcks[p.ack].failed = true
 		}

@@ -1,10 +1,16 @@
 package broker_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"github.com/ternmq/broker/internal/storewrap"
+	"github.com/ternmq/broker/storage/bolt"
+	"github.com/ternmq/broker/storage/memory"
 	"io"
 	"net"
+	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -472,5 +478,77 @@ func TestWillKeepsItsMessageExpiry(t *testing.T) {
 	p := sub.expectPublish("wills/owner", "gone")
 	if !p.Properties.Present.Has(packets.PropMessageExpiry) || p.Properties.MessageExpiry == 0 || p.Properties.MessageExpiry > 30 {
 		t.Fatalf("will delivered with Message Expiry %v (present %v), want 1..30", p.Properties.MessageExpiry, p.Properties.Present.Has(packets.PropMessageExpiry))
+	}
+}
+
+// TestStorageOutageCostsOneTimeoutPerBatch (code finding): when storing a
+// read batch of durable deliveries fails, the whole batch is refused at
+// once (v5: PUBACK 0x83), instead of each delivery being retried alone
+// with a timeout of its own.
+func TestStorageOutageCostsOneTimeoutPerBatch(t *testing.T) {
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "tern.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var outage atomic.Bool
+	var calls atomic.Int64
+	faulty := storewrap.Wrap(st, func(_ context.Context, op string, call func() error) error {
+		if outage.Load() && strings.HasPrefix(op, "queue_append") {
+			calls.Add(1)
+			time.Sleep(200 * time.Millisecond) // a store that does not answer
+			return errors.New("injected: store unreachable")
+		}
+		return call()
+	})
+	_, addr := startBroker(t, broker.WithSysInterval(-1), broker.WithStorage(faulty), broker.WithLimits(broker.Limits{StorageTimeout: 200 * time.Millisecond}))
+	sub := dialRaw(t, addr)
+	sub.v = packets.V5
+	cp := connect5("durable", true)
+	withExpiry(&cp.Properties, 3600)
+	sub.connect(cp, packets.Success)
+	sub.subscribe(1, "d/#", 1)
+
+	pub := dialRaw(t, addr)
+	pub.v = packets.V5
+	pub.connect(connect5("d-pub", true), packets.Success)
+	outage.Store(true)
+	var burst []byte
+	for i := range 50 {
+		p := &packets.Publish{QoS: 1, PacketID: uint16(i + 1), Topic: []byte("d/x"), Payload: []byte("v")}
+		burst, _ = p.Append(burst, packets.V5)
+	}
+	start := time.Now()
+	pub.write(burst)
+	for range 50 {
+		a, ok := pub.next().(*packets.Ack)
+		if !ok || a.ReasonCode != packets.ImplementationSpecificError {
+			t.Fatalf("got %#v, want PUBACK 0x83", a)
+		}
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("50 refused publishes took %v (%d store calls)", d, calls.Load())
+	}
+	if n := calls.Load(); n > 5 {
+		t.Fatalf("%d store calls for one burst", n)
+	}
+}
+
+// TestNewFailsOnAStoreThatDoesNotAnswer (code finding): New restores
+// under a deadline (ten storage timeouts) instead of hanging.
+func TestNewFailsOnAStoreThatDoesNotAnswer(t *testing.T) {
+	hang := storewrap.Wrap(memory.New(), func(ctx context.Context, op string, call func() error) error {
+		if strings.HasSuffix(op, "_range") {
+			<-ctx.Done() // a store that never answers: only the deadline ends the call
+			return ctx.Err()
+		}
+		return call()
+	})
+	start := time.Now()
+	_, err := broker.New(broker.WithStorage(hang), broker.WithLimits(broker.Limits{StorageTimeout: 50 * time.Millisecond}))
+	if err == nil {
+		t.Fatal("New succeeded with a store that does not answer")
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("New took %v", d)
 	}
 }
