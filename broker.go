@@ -55,22 +55,23 @@ type Broker struct {
 
 	host *Client // the host's own in-process Client (client.go)
 
-	wg        sync.WaitGroup     // listener, connection and storage goroutines
-	removers  chan struct{}      // semaphore of unstoreAsync goroutines
-	sysStop   chan struct{}      // closed to stop the $SYS publisher
-	id        string             // this broker instance, in storage claims
-	claimStop context.CancelFunc // stops watching claims (claims.go)
-	started   atomic.Bool
-	nconns    atomic.Int64
-	stats     counters
-	startAt   time.Time
-	nextAnon  atomic.Uint64
+	wg         sync.WaitGroup     // listener, connection and storage goroutines
+	removers   chan struct{}      // semaphore of unstoreAsync goroutines
+	sysStop    chan struct{}      // closed to stop the $SYS publisher
+	id         string             // this broker instance, in storage claims
+	claimStop  context.CancelFunc // stops watching claims (claims.go)
+	started    atomic.Bool
+	overBudget atomic.Bool // above Limits.MaxQueuedBytesTotal (budget.go)
+	nconns     atomic.Int64
+	stats      counters
+	startAt    time.Time
+	nextAnon   atomic.Uint64
 }
 
 // New returns a broker configured by opts. It does not listen until Start.
 func New(opts ...Option) (*Broker, error) {
 	b := &Broker{
-		limits:   defaultLimits,
+		limits:   defaultLimits.withDefaults(),
 		metrics:  NoMetrics{},
 		log:      slog.Default(),
 		subs:     topics.NewTrie[subscriber, subscription](),
@@ -136,9 +137,12 @@ func (b *Broker) Start(ctx context.Context) error {
 		return errors.New("broker: already started")
 	}
 	b.startClaims()
+	b.sysStop = make(chan struct{})
 	if b.feat.sysInterval > 0 {
-		b.sysStop = make(chan struct{})
 		b.wg.Go(func() { b.sysLoop(b.sysStop) })
+	}
+	if b.limits.MaxQueuedBytesTotal > 0 {
+		b.wg.Go(func() { b.budgetLoop(b.sysStop) })
 	}
 	for _, l := range b.listeners {
 		b.wg.Go(func() {

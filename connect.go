@@ -67,6 +67,12 @@ func (c *conn) connect(fh packets.FixedHeader, body []byte) bool {
 		c.refuse(c.version, packets.QuotaExceeded)
 		return false
 	}
+	if b.overBudget.Load() && (pk.CleanStart || !b.hasSession(c.info.ID)) {
+		// Shedding load (budget.go); a client resuming its session is let
+		// in: reading its backlog is what ends the shedding.
+		c.refuse(c.version, packets.ServerBusy)
+		return false
+	}
 	if !b.connRate.allow(time.Now()) {
 		c.refuse(c.version, packets.ConnectionRateExceeded)
 		return false

@@ -53,6 +53,7 @@ const (
 	DropExpired     DropReason = "expired"      // the message expiry passed while queued
 	DropTooLarge    DropReason = "too_large"    // larger than the client's Maximum Packet Size [MQTT-3.1.2-25]
 	DropOfflineQoS0 DropReason = "offline_qos0" // QoS 0 for a disconnected session is not queued
+	DropMemory      DropReason = "memory"       // QoS 0 to a client with a backlog while the broker is over its memory budget
 )
 
 // Subscription is one topic filter of a SUBSCRIBE as hooks see it: a copy

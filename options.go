@@ -31,6 +31,7 @@ type Limits struct {
 	MaxInflight           int           // QoS>0 deliveries unacknowledged towards a client
 	MaxQueuedMessages     int           // deliveries queued per session; beyond, new ones are dropped and counted
 	MaxQueuedBytes        int           // bytes of messages queued per session (topic, payload, properties); beyond, new ones are dropped; -1: no limit
+	MaxQueuedBytesTotal   int           // bytes queued and in flight in all sessions together; beyond, the broker sheds load (budget.go); default half of GOMEMLIMIT or of RAM; -1: no limit
 	ConnectTimeout        time.Duration // time allowed between accept and CONNECT
 	KeepAliveMax          uint16        // largest keep alive accepted, seconds (v5: Server Keep Alive; v3: refused above)
 	MaxSessionExpiry      uint32        // cap on the session expiry interval, seconds, 3.1.x persistent sessions included (0xFFFFFFFF: no cap)
@@ -72,6 +73,7 @@ func (l Limits) withDefaults() Limits {
 	set(&d.MaxConnections, l.MaxConnections)
 	set(&d.MaxPendingConnections, l.MaxPendingConnections)
 	set(&d.MaxQueuedBytes, l.MaxQueuedBytes)
+	set(&d.MaxQueuedBytesTotal, l.MaxQueuedBytesTotal)
 	set(&d.MaxAliasBytes, l.MaxAliasBytes)
 	set(&d.MaxPacketSize, l.MaxPacketSize)
 	set(&d.ReceiveMaximum, l.ReceiveMaximum)
@@ -87,6 +89,9 @@ func (l Limits) withDefaults() Limits {
 	set(&d.PublishRate, l.PublishRate)
 	set(&d.MaxSubscriptions, l.MaxSubscriptions)
 	set(&d.StorageTimeout, l.StorageTimeout)
+	if l.MaxQueuedBytesTotal == 0 {
+		d.MaxQueuedBytesTotal = defaultBudget() // from the machine: not in the table
+	}
 	return d
 }
 

@@ -35,6 +35,14 @@ func (c *conn) handlePublish(fh packets.FixedHeader, body []byte) error {
 	if pk.QoS > b.feat.maxQoS {
 		return &packets.Error{Packet: packets.PUBLISH, Field: "QoS", Reason: "above the server's maximum QoS", Code: packets.QoSNotSupported} // [MQTT-3.2.2-11]
 	}
+	if pk.QoS > 0 && b.overBudget.Load() {
+		// Shedding load (budget.go): refuse rather than acknowledge what
+		// might not be kept.
+		if !v5(c.version) {
+			return &packets.Error{Packet: packets.PUBLISH, Field: "memory", Reason: "over the memory budget", Code: packets.QuotaExceeded}
+		}
+		return c.ackPublish(&pk, packets.QuotaExceeded)
+	}
 	if pk.Retain && b.feat.noRetain {
 		return &packets.Error{Packet: packets.PUBLISH, Field: "retain", Reason: "retain not available", Code: packets.RetainNotSupported} // [MQTT-3.2.2-14]
 	}

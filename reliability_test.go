@@ -552,3 +552,57 @@ func TestNewFailsOnAStoreThatDoesNotAnswer(t *testing.T) {
 		t.Fatalf("New took %v", d)
 	}
 }
+
+// TestBrokerShedsLoadOverItsMemoryBudget (finding 4, broker-wide): once
+// the sessions together hold more than MaxQueuedBytesTotal, new
+// connections get 0x89, QoS 1 publishes get 0x97 (v5) and nothing
+// acknowledged is lost; when the backlog is read, the broker recovers.
+func TestBrokerShedsLoadOverItsMemoryBudget(t *testing.T) {
+	b, addr := startBroker(t, broker.WithSysInterval(-1), broker.WithLimits(broker.Limits{MaxQueuedBytesTotal: 1 << 20}))
+	sub := dialRaw(t, addr)
+	sub.v = packets.V5
+	cp := connect5("hoarder", false)
+	withExpiry(&cp.Properties, 3600)
+	sub.connect(cp, packets.Success)
+	sub.subscribe(1, "h/#", 1)
+	sub.send(&packets.Disconnect{})
+
+	pub := dialRaw(t, addr)
+	pub.v = packets.V5
+	pub.connect(connect5("h-pub", true), packets.Success)
+	for i := range 40 { // 40 x 64 KiB = 2.5 MiB held for the offline session
+		pub.send(&packets.Publish{QoS: 1, PacketID: uint16(i + 1), Topic: []byte("h/x"), Payload: make([]byte, 64<<10)})
+		if a := pub.next().(*packets.Ack); a.ReasonCode.IsError() {
+			t.Fatalf("publish %d refused before the budget was reached: 0x%02x", i, byte(a.ReasonCode))
+		}
+	}
+	checkFor(t, 5*time.Second, func() error {
+		if !b.Stats().Shedding {
+			return errorf("not shedding with %d bytes held", b.Stats().HeldBytes)
+		}
+		return nil
+	})
+	dialRaw(t, addr).connect(connect5("newcomer", true), packets.ServerBusy)
+	pub.send(&packets.Publish{QoS: 1, PacketID: 100, Topic: []byte("h/x"), Payload: []byte("more")})
+	if a := pub.next().(*packets.Ack); a.ReasonCode != packets.QuotaExceeded {
+		t.Fatalf("PUBACK 0x%02x while shedding, want 0x97", byte(a.ReasonCode))
+	}
+
+	// The hoarder comes back and reads everything: shedding ends.
+	back := dialRaw(t, addr)
+	back.v = packets.V5
+	cp2 := connect5("hoarder", false)
+	withExpiry(&cp2.Properties, 3600)
+	back.connect(cp2, packets.Success)
+	for range 40 {
+		p := back.next().(*packets.Publish)
+		back.send(&packets.Ack{Kind: packets.PUBACK, PacketID: p.PacketID})
+	}
+	checkFor(t, 5*time.Second, func() error {
+		if b.Stats().Shedding {
+			return errorf("still shedding")
+		}
+		return nil
+	})
+	dialRaw(t, addr).connect(connect5("newcomer", true), packets.Success)
+}

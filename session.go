@@ -94,6 +94,11 @@ func (s *session) deliver(d sessions.Delivery) error {
 		}
 		return nil
 	}
+	if d.QoS == 0 && s.b.overBudget.Load() && s.queue.Len() > 0 {
+		s.mu.Unlock()
+		s.b.dropped(s.id, d.Msg, DropMemory) // shedding load (budget.go)
+		return nil
+	}
 	if s.fullLocked(d.Msg) || !s.queue.Push(d) {
 		s.mu.Unlock()
 		s.b.unstore(s, d.Seq)

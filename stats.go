@@ -19,6 +19,7 @@ type counters struct {
 	authzErrors        atomic.Int64 // authorization decisions that failed (Failed)
 	pendingRefused     atomic.Int64 // connections closed at once: too many had not sent CONNECT
 	slots              atomic.Int64 // connections holding a MaxConnections slot
+	heldBytes          atomic.Int64 // queued and in-flight bytes, as last summed (budget.go)
 }
 
 // Stats is a copy of the broker's counters at one moment.
@@ -32,7 +33,9 @@ type Stats struct {
 	Pending                                      int   // connections that have not sent CONNECT yet
 	PendingRefused                               int64 // connections closed at once: Limits.MaxPendingConnections had not sent CONNECT
 	Sessions, Subscriptions, Retained            int
-	Inflight, Queued                             int // deliveries sent and unacknowledged; waiting in session queues
+	Inflight, Queued                             int   // deliveries sent and unacknowledged; waiting in session queues
+	HeldBytes                                    int64 // bytes queued and in flight, as last summed for the memory budget
+	Shedding                                     bool  // above Limits.MaxQueuedBytesTotal: shedding load
 }
 
 // Stats returns a snapshot of the broker's counters. It visits every
@@ -68,6 +71,8 @@ func (b *Broker) Stats() Stats {
 		Pending:             npending,
 		PendingRefused:      b.stats.pendingRefused.Load(),
 		Inflight:            inflight,
+		HeldBytes:           b.stats.heldBytes.Load(),
+		Shedding:            b.overBudget.Load(),
 		Queued:              queued,
 		Sessions:            nsess,
 		Subscriptions:       b.subs.Count(),
