@@ -16,15 +16,16 @@ import (
 	"github.com/ternmq/broker/packets"
 )
 
-// sample returns the value of the series name{labels} in g: a counter's or
-// gauge's value, a histogram's sample count; 0 when the series does not
-// exist. labels alternate names and values.
+// sample returns the sum of the series name{labels...} in g (series with
+// more labels included): counters' and gauges' values, histograms' sample
+// counts; 0 when there is none. labels alternate names and values.
 func sample(t testing.TB, g prom.Gatherer, name string, labels ...string) float64 {
 	t.Helper()
 	fams, err := g.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
+	sum := 0.0
 	for _, f := range fams {
 		if f.GetName() != name {
 			continue
@@ -35,15 +36,15 @@ func sample(t testing.TB, g prom.Gatherer, name string, labels ...string) float6
 			}
 			switch {
 			case m.Counter != nil:
-				return m.Counter.GetValue()
+				sum += m.Counter.GetValue()
 			case m.Gauge != nil:
-				return m.Gauge.GetValue()
+				sum += m.Gauge.GetValue()
 			case m.Histogram != nil:
-				return float64(m.Histogram.GetSampleCount())
+				sum += float64(m.Histogram.GetSampleCount())
 			}
 		}
 	}
-	return 0
+	return sum
 }
 
 func hasLabels(m *dto.Metric, labels []string) bool {
