@@ -195,7 +195,7 @@ func TestMetricsUnderClientTraffic(t *testing.T) {
 		{"PacketDecoded", "mqtt_packet_parse_duration_seconds", nil},
 		{"MessageRouted", "mqtt_message_route_duration_seconds", nil},
 		{"SessionExpired", "mqtt_sessions_expired_total", nil},
-		{"Queued", "mqtt_messages_queued", nil},   // sleeper's session holds its QoS 1 and 2 messages
+		{"Queued", "mqtt_messages_queued", nil},     // sleeper's session holds its QoS 1 and 2 messages
 		{"Inflight", "mqtt_messages_inflight", nil}, // the retry sessions hold unacknowledged deliveries
 	}
 	for _, p := range pending {
