@@ -31,6 +31,11 @@ func (d *decoder) validate(c *Config) error {
 	d.limits(&c.Limits)
 	d.storage(&c.Storage)
 	d.log(&c.Log)
+	d.metrics(&c.Metrics)
+	d.auth(&c.Auth)
+	if c.ShutdownTimeout <= 0 {
+		d.invalid("shutdown_timeout", "must be positive, e.g. 10s")
+	}
 	return d.err()
 }
 
@@ -43,17 +48,26 @@ func (d *decoder) invalid(path, format string, args ...any) {
 // of the value at near: the error points at path if this document set it,
 // else at near.
 func (d *decoder) invalidNear(path, near, format string, args ...any) {
-	line := d.lines[path]
-	if line == 0 {
-		line = d.line(near)
+	d.errorf(d.lineNear(path, near), "%s: %s", d.written(path), fmt.Sprintf(format, args...))
+}
+
+// warn records a problem that does not stop the daemon, at path.
+func (d *decoder) warn(path, format string, args ...any) {
+	w := &Error{File: d.file, Line: d.line(path), Msg: d.written(path) + ": " + fmt.Sprintf(format, args...)}
+	d.warnings = append(d.warnings, w.Error())
+}
+
+func (d *decoder) lineNear(path, near string) int {
+	if line := d.lines[d.written(path)]; line != 0 {
+		return line
 	}
-	d.errorf(line, "%s: %s", path, fmt.Sprintf(format, args...))
+	return d.line(near)
 }
 
 // line returns the line where path, or the nearest enclosing key, was set
 // in this document; 0 if none was.
 func (d *decoder) line(path string) int {
-	for p := path; p != ""; {
+	for p := d.written(path); p != ""; {
 		if l, ok := d.lines[p]; ok {
 			return l
 		}
@@ -78,6 +92,8 @@ func (d *decoder) listeners(ls []Listener) {
 		switch {
 		case l.Type == "":
 			d.invalid(p+".type", "is required (one of: %s)", strings.Join(listenerTypes, ", "))
+		case notBuilt(l.Type):
+			d.invalid(p+".type", "listener type %q is not available in this build (this mqttd has: %s)", l.Type, strings.Join(listenerTypes, ", "))
 		case !slices.Contains(listenerTypes, l.Type):
 			d.invalid(p+".type", "unknown listener type %q (one of: %s)", l.Type, strings.Join(listenerTypes, ", "))
 		}
@@ -94,7 +110,7 @@ func (d *decoder) listeners(ls []Listener) {
 			l.Name = l.Type
 		}
 		if j, dup := names[l.Name]; dup {
-			d.invalid(p+".name", "%q is also the name of listeners[%d]: give each listener a name of its own", l.Name, j)
+			d.invalid(p+".name", "%q is also the name of %s: give each listener a name of its own", l.Name, d.written(fmt.Sprintf("listeners[%d]", j)))
 		}
 		names[l.Name] = i
 	}
@@ -140,6 +156,25 @@ func (d *decoder) limits(l *Limits) {
 	if l.WriteTimeout <= 0 {
 		d.invalid("limits.write_timeout", "must be positive, e.g. 30s")
 	}
+	d.idleTimeout(l)
+}
+
+// idleTimeout applies limits.idle_timeout, the architecture document's
+// name, as the keep alive cap it amounts to in MQTT.
+func (d *decoder) idleTimeout(l *Limits) {
+	if l.IdleTimeout == 0 {
+		return
+	}
+	if _, both := d.lines[d.written("limits.keep_alive_max")]; both {
+		d.invalid("limits.idle_timeout", "%s is set too: write one of them (idle_timeout sets keep_alive_max)", d.written("limits.keep_alive_max"))
+		return
+	}
+	secs := int64((l.IdleTimeout + time.Second - 1) / time.Second)
+	if l.IdleTimeout < 0 || secs > math.MaxUint16 {
+		d.invalid("limits.idle_timeout", "must be between 1s and 65535s (it caps the keep alive, in seconds)")
+		return
+	}
+	l.KeepAliveMax = uint16(secs)
 }
 
 func (d *decoder) storage(s *Storage) {
@@ -149,7 +184,7 @@ func (d *decoder) storage(s *Storage) {
 		d.invalid("storage.type", "is required (one of: %s)", strings.Join(storageTypes, ", "))
 	case "bolt":
 		if s.Bolt == nil || s.Bolt.Path == "" {
-			d.invalidNear("storage.bolt.path", "storage.type", "is required when storage.type is bolt")
+			d.invalidNear("storage.bolt.path", "storage.type", "is required when %s is bolt", d.written("storage.type"))
 		}
 		if s.Bolt != nil {
 			s.Bolt.Sync = strings.ToLower(s.Bolt.Sync)
@@ -162,7 +197,7 @@ func (d *decoder) storage(s *Storage) {
 		}
 	case "etcd":
 		if s.Etcd == nil || len(s.Etcd.Endpoints) == 0 {
-			d.invalidNear("storage.etcd.endpoints", "storage.type", "is required when storage.type is etcd")
+			d.invalidNear("storage.etcd.endpoints", "storage.type", "is required when %s is etcd", d.written("storage.type"))
 		}
 		if s.Etcd != nil {
 			if s.Etcd.DialTimeout == 0 {
@@ -180,11 +215,14 @@ func (d *decoder) storage(s *Storage) {
 			d.invalid("storage.type", "unknown storage type %q (one of: %s)", s.Type, strings.Join(storageTypes, ", "))
 		}
 	}
+	// A block for another backend is kept for switching types later (the
+	// architecture document's example has an etcd block under type
+	// memory): it is ignored, with a warning.
 	if s.Bolt != nil && s.Type != "bolt" {
-		d.invalid("storage.bolt", "is set but storage.type is %q", s.Type)
+		d.warn("storage.bolt", "ignored: %s is %q", d.written("storage.type"), s.Type)
 	}
 	if s.Etcd != nil && s.Type != "etcd" {
-		d.invalid("storage.etcd", "is set but storage.type is %q", s.Type)
+		d.warn("storage.etcd", "ignored: %s is %q", d.written("storage.type"), s.Type)
 	}
 }
 
