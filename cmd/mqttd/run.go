@@ -14,23 +14,28 @@ import (
 	"github.com/ternmq/broker/cmd/mqttd/internal/config"
 	"github.com/ternmq/broker/listeners"
 	"github.com/ternmq/broker/listeners/tcp"
+	"github.com/ternmq/broker/metrics/prometheus"
 	"github.com/ternmq/broker/storage"
 	"github.com/ternmq/broker/storage/bolt"
 	"github.com/ternmq/broker/storage/etcd"
 	"github.com/ternmq/broker/storage/memory"
 )
 
-// shutdownTimeout bounds the graceful shutdown that follows SIGINT or
-// SIGTERM: deliveries in flight get this long to be acknowledged before
-// clients are disconnected.
-const shutdownTimeout = 10 * time.Second
-
 // run serves the broker that cfg describes until ctx is done, then shuts it
 // down gracefully. Once every listener listens it logs one line saying
 // where, how clients authenticate and where state is kept. It returns an
 // error when the broker cannot start (a listener cannot listen, storage
 // cannot open) or does not shut down cleanly.
+//
+// The shutdown follows the architecture document's six steps, through
+// broker.Shutdown: stop accepting, let deliveries in flight be
+// acknowledged (bounded by cfg.ShutdownTimeout), DISCONNECT every client
+// (MQTT 5: 0x8B), persist session state, close storage; run then returns
+// nil and mqttd exits 0.
 func run(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
+	for _, w := range cfg.Warnings {
+		logger.Warn("configuration: " + w)
+	}
 	store, err := openStorage(cfg.Storage)
 	if err != nil {
 		return err
@@ -45,9 +50,26 @@ func run(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 		broker.WithLimits(brokerLimits(cfg.Limits)),
 	}
 	addrs := make([]string, len(lns))
+	watched := make([]*watchedListener, len(lns))
 	for i, l := range lns {
-		opts = append(opts, broker.WithListener(l))
+		watched[i] = &watchedListener{Listener: l}
+		opts = append(opts, broker.WithListener(watched[i]))
 		addrs[i] = l.Addr().String()
+	}
+	var ops *opsServer
+	if cfg.Metrics.Enabled {
+		m := prometheus.New()
+		opts = append(opts, broker.WithMetrics(m))
+		if ops, err = startOps(cfg.Metrics, m, store, watched, logger); err != nil {
+			closeListeners(lns)
+			return errors.Join(err, store.Close())
+		}
+		defer func() {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+			defer cancel()
+			_ = ops.close(cctx)
+		}()
+		logger.Info("metrics listening", "addr", ops.Addr(), "paths", "/metrics,/healthz,/readyz")
 	}
 	b, err := broker.New(opts...)
 	if err != nil {
@@ -59,6 +81,12 @@ func run(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 	if err := b.Start(ctx); err != nil && ctx.Err() == nil {
 		return errors.Join(err, b.Close())
 	}
+	var reload reloads
+	stopReload := reload.onSIGHUP(logger)
+	defer stopReload()
+	if ops != nil {
+		ops.serving()
+	}
 	logger.Info("tern listening",
 		"addr", strings.Join(addrs, ","),
 		"auth", "anonymous",
@@ -66,13 +94,17 @@ func run(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 		"config", cfg.Source)
 
 	<-ctx.Done()
-	logger.Info("tern shutting down", "timeout", shutdownTimeout.String())
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	if ops != nil {
+		ops.stopping()
+	}
+	start := time.Now()
+	logger.Info("tern shutting down", "timeout", cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := b.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
-	logger.Info("tern stopped")
+	logger.Info("tern stopped", "took", time.Since(start).Round(time.Millisecond).String())
 	return nil
 }
 
