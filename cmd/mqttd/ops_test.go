@@ -23,12 +23,14 @@ import (
 // metricsLine matches the line mqttd logs once its metrics endpoint listens.
 var metricsLine = regexp.MustCompile(`msg="metrics listening" addr=(\S+)`)
 
-// httpGet fetches url (no proxy: the endpoint is on loopback) and returns
-// the status code and body.
+// loopbackClient talks to servers on loopback: no proxy from the
+// environment, a short timeout.
+var loopbackClient = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil}}
+
+// httpGet fetches url and returns the status code and body.
 func httpGet(t testing.TB, url string) (int, string) {
 	t.Helper()
-	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil}}
-	res, err := c.Get(url)
+	res, err := loopbackClient.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
