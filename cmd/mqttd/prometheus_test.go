@@ -142,4 +142,3 @@ func promValue(web, query, want string) error {
 	}
 	return nil
 }
-
