@@ -8,18 +8,22 @@ import (
 )
 
 // BenchmarkMetricsHotPath is what the broker calls per QoS 0 message on
-// the fan-in path: the PUBLISH received, the message published and routed
-// (sampled, here every time), the PUBLISH sent and the delivery. Every
-// call must be allocation-free (-benchmem: 0 allocs/op).
+// the fan-in path, from many goroutines at once: the PUBLISH received,
+// the message published, routed (timed for one message in 64) and sent,
+// the delivery done. Every call must be allocation-free (-benchmem: 0
+// allocs/op).
 func BenchmarkMetricsHotPath(b *testing.B) {
 	m := New()
 	listener := string([]byte("tcp")) // not a constant: looked up like the broker's
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
+		n := 0
 		for pb.Next() {
 			m.PacketReceived(listener, packets.PUBLISH, 80)
 			m.MessagePublished(listener, 0)
-			m.MessageRouted(time.Microsecond)
+			if n++; n%64 == 0 {
+				m.MessageRouted(time.Microsecond)
+			}
 			m.PacketSent(listener, packets.PUBLISH, 80)
 			m.MessageDelivered(0)
 		}
@@ -80,10 +84,13 @@ func BenchmarkMetricsHotPathSerial(b *testing.B) {
 	m := New()
 	listener := string([]byte("tcp"))
 	b.ReportAllocs()
+	n := 0
 	for b.Loop() {
 		m.PacketReceived(listener, packets.PUBLISH, 80)
 		m.MessagePublished(listener, 0)
-		m.MessageRouted(time.Microsecond)
+		if n++; n%64 == 0 {
+			m.MessageRouted(time.Microsecond)
+		}
 		m.PacketSent(listener, packets.PUBLISH, 80)
 		m.MessageDelivered(0)
 	}

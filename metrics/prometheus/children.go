@@ -10,20 +10,38 @@ import (
 	"github.com/ternmq/broker/packets"
 )
 
-// cowMap caches values by label value: reads load an immutable map without
-// a lock; a miss makes the value under mu and publishes a copy of the map
-// with it. Label values are few (listener names, storage operations, drop
-// reasons), so copies are rare and small.
+// cowMap caches values by label value: reads load an immutable snapshot
+// without a lock; a miss makes the value under mu and publishes a new
+// snapshot with it. Label values are few (listener names, storage
+// operations, drop reasons), so snapshots are rare and small, and a
+// lookup among a handful is a linear scan of string comparisons (the
+// broker passes the same string each time, which compares by pointer)
+// rather than a hash.
 type cowMap[V any] struct {
-	m    atomic.Pointer[map[string]V]
+	snap atomic.Pointer[cowSnapshot[V]]
 	mu   sync.Mutex // serialises misses
 	make func(key string) V
 }
 
+type cowSnapshot[V any] struct {
+	keys []string
+	vals []V
+	m    map[string]V // only when there are more than scanMax keys
+}
+
+// scanMax is the most keys looked up by a linear scan.
+const scanMax = 8
+
 // get returns the value of key, making it on first use.
 func (c *cowMap[V]) get(key string) V {
-	if m := c.m.Load(); m != nil {
-		if v, ok := (*m)[key]; ok {
+	if s := c.snap.Load(); s != nil {
+		if s.m == nil {
+			for i, k := range s.keys {
+				if k == key {
+					return s.vals[i]
+				}
+			}
+		} else if v, ok := s.m[key]; ok {
 			return v
 		}
 	}
@@ -33,34 +51,42 @@ func (c *cowMap[V]) get(key string) V {
 func (c *cowMap[V]) miss(key string) V {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	old := c.m.Load()
-	if old != nil {
-		if v, ok := (*old)[key]; ok {
-			return v
+	old := c.snap.Load()
+	if old == nil {
+		old = &cowSnapshot[V]{}
+	}
+	for i, k := range old.keys {
+		if k == key {
+			return old.vals[i]
 		}
 	}
 	key = strings.Clone(key) // do not pin the caller's buffer
-	n := make(map[string]V, 1+lenOf(old))
-	if old != nil {
-		for k, v := range *old {
-			n[k] = v
+	v := c.make(key)
+	n := &cowSnapshot[V]{
+		keys: append(old.keys[:len(old.keys):len(old.keys)], key),
+		vals: append(old.vals[:len(old.vals):len(old.vals)], v),
+	}
+	if len(n.keys) > scanMax {
+		n.m = make(map[string]V, len(n.keys))
+		for i, k := range n.keys {
+			n.m[k] = n.vals[i]
 		}
 	}
-	v := c.make(key)
-	n[key] = v
-	c.m.Store(&n)
+	c.snap.Store(n)
 	return v
 }
 
-func lenOf[V any](m *map[string]V) int {
-	if m == nil {
-		return 0
+// each calls fn for every key and value.
+func (c *cowMap[V]) each(fn func(string, V)) {
+	if s := c.snap.Load(); s != nil {
+		for i, k := range s.keys {
+			fn(k, s.vals[i])
+		}
 	}
-	return len(*m)
 }
 
 // counterSlot holds one labelled child, made on first use: children by
-// packet type and reason code appear only once they are seen. Two
+// reason code appear only once they are seen. Two
 // goroutines may make it at once; the vector returns the same child to
 // both.
 type counterSlot struct {
@@ -73,16 +99,6 @@ func (s *counterSlot) get(vec *prom.CounterVec, listener string, code packets.Re
 		return *p
 	}
 	c := vec.WithLabelValues(listener, reasonLabel(code))
-	s.p.Store(&c)
-	return c
-}
-
-// getType returns the child of vec for (listener, packet type t).
-func (s *counterSlot) getType(vec *prom.CounterVec, listener string, t packets.Type) prom.Counter {
-	if p := s.p.Load(); p != nil {
-		return *p
-	}
-	c := vec.WithLabelValues(listener, strings.ToLower(t.String()))
 	s.p.Store(&c)
 	return c
 }

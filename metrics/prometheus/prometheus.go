@@ -20,38 +20,35 @@ type Metrics struct {
 	gatherer prom.Gatherer
 
 	// Vectors whose children are cached in listeners, drops and storage.
-	connections, published, bytesIn, bytesOut, authFailures *prom.CounterVec
-	connected                                               *prom.GaugeVec
-	duration                                                *prom.HistogramVec
-	qos                                                     [3]*prom.CounterVec
-	packetsIn, packetsOut, refused, protoErrors             *prom.CounterVec
-	dropped, storageErrors                                  *prom.CounterVec
-	storageDuration                                         *prom.HistogramVec
+	connections, authFailures, refused, protoErrors *prom.CounterVec
+	connected                                       *prom.GaugeVec
+	duration                                        *prom.HistogramVec
+	dropped, storageErrors                          *prom.CounterVec
+	storageDuration                                 *prom.HistogramVec
+
+	// Per-message counters, sharded (shards.go).
+	hot    *hotDescs
+	global [nShards]globalShard
 
 	listeners cowMap[*listenerMetrics]
 	drops     cowMap[prom.Counter]
 	storage   cowMap[*storageMetrics]
 
-	delivered                          [3]prom.Counter
-	retries                            [3]prom.Counter // [1] and [2]; [0] unused
-	inflight, queued, subsNow, sessNow prom.Gauge
-	retained                           prom.Gauge
-	subsTotal, sessTotal, sessExpired  prom.Counter
-	parseDuration, routeDuration       prom.Histogram
+	retries                           [3]prom.Counter // [1] and [2]; [0] unused
+	subsNow, sessNow, retained        prom.Gauge
+	subsTotal, sessTotal, sessExpired prom.Counter
+	parseDuration, routeDuration      prom.Histogram
 }
 
-// listenerMetrics are the children of one listener's label value.
+// listenerMetrics are the series of one listener's label value.
 type listenerMetrics struct {
-	name                  string
-	connections           prom.Counter
-	connected             prom.Gauge
-	duration              prom.Observer
-	published             prom.Counter
-	qos                   [3]prom.Counter
-	bytesIn, bytesOut     prom.Counter
-	authFailures          prom.Counter
-	packetsIn, packetsOut [16]counterSlot  // by packets.Type
-	refused, protoErrors  [256]counterSlot // by reason code
+	name                 string
+	connections          prom.Counter
+	connected            prom.Gauge
+	duration             prom.Observer
+	authFailures         prom.Counter
+	refused, protoErrors [256]counterSlot // by reason code
+	shards               [nShards]listenerShard
 }
 
 // storageMetrics are the children of one storage operation.
@@ -117,19 +114,10 @@ func NewOn(reg prom.Registerer) (*Metrics, error) {
 	m.authFailures = counterVec("mqtt_auth_failures_total", "CONNECTs refused for bad credentials or as not authorized (reason codes 0x86 and 0x87).", "listener")
 	m.protoErrors = counterVec("mqtt_protocol_errors_total", "Connections closed for a malformed or invalid packet, by reason code.", "listener", "reason")
 
-	// Messages.
-	m.published = counterVec("mqtt_messages_published_total", "PUBLISH packets (and in-process publishes, listener \"local\") accepted for routing.", "listener")
-	delivered := counterVec("mqtt_messages_delivered_total", "Deliveries completed: QoS 0 written to the client, QoS 1 and 2 acknowledged by it (or handed to an in-process subscriber).", "qos")
-	for q := range m.delivered {
-		m.delivered[q] = delivered.WithLabelValues(qosLabels[q])
-	}
+	// Messages (the per-message series, bytes and packets are in shards.go).
+	m.hot = newHotDescs()
 	m.retained = gauge("mqtt_messages_retained_total", "Retained messages held (a gauge: the name is the architecture document's).")
-	m.inflight = gauge("mqtt_messages_inflight", "QoS 1 and 2 deliveries sent and not yet acknowledged.")
-	m.queued = gauge("mqtt_messages_queued", "Deliveries waiting in session queues.")
 	m.dropped = counterVec("mqtt_messages_dropped_total", "Deliveries dropped, by reason (queue_full, expired, too_large, offline_qos0).", "reason")
-	for q, name := range []string{"mqtt_qos0_messages_total", "mqtt_qos1_messages_total", "mqtt_qos2_messages_total"} {
-		m.qos[q] = counterVec(name, "Messages published at QoS "+qosLabels[q]+".", "listener")
-	}
 	m.retries[1] = counter("mqtt_qos1_retries_total", "QoS 1 deliveries sent again with DUP set.")
 	m.retries[2] = counter("mqtt_qos2_retries_total", "QoS 2 deliveries sent again with DUP set.")
 
@@ -152,12 +140,6 @@ func NewOn(reg prom.Registerer) (*Metrics, error) {
 		Buckets: routeBuckets,
 	})
 
-	// Traffic.
-	m.packetsIn = counterVec("mqtt_packets_received_total", "Control packets received, by type.", "listener", "type")
-	m.packetsOut = counterVec("mqtt_packets_sent_total", "Control packets sent, by type.", "listener", "type")
-	m.bytesIn = counterVec("mqtt_received_bytes_total", "Bytes of control packets received.", "listener")
-	m.bytesOut = counterVec("mqtt_sent_bytes_total", "Bytes of control packets sent.", "listener")
-
 	// Storage.
 	m.storageDuration = prom.NewHistogramVec(prom.HistogramOpts{
 		Name:    "mqtt_storage_call_duration_seconds",
@@ -168,11 +150,9 @@ func NewOn(reg prom.Registerer) (*Metrics, error) {
 
 	for _, c := range []prom.Collector{
 		m.connections, m.connected, m.duration, m.refused, m.authFailures, m.protoErrors,
-		m.published, delivered, m.retained, m.inflight, m.queued, m.dropped,
-		m.qos[0], m.qos[1], m.qos[2], m.retries[1], m.retries[2],
+		hotCollector{m}, m.retained, m.dropped, m.retries[1], m.retries[2],
 		m.subsTotal, m.subsNow, m.sessTotal, m.sessNow, m.sessExpired,
 		m.parseDuration, m.routeDuration,
-		m.packetsIn, m.packetsOut, m.bytesIn, m.bytesOut,
 		m.storageDuration, m.storageErrors,
 	} {
 		if err := reg.Register(c); err != nil {
@@ -195,20 +175,13 @@ func NewOn(reg prom.Registerer) (*Metrics, error) {
 var qosLabels = [3]string{"0", "1", "2"}
 
 func (m *Metrics) newListener(name string) *listenerMetrics {
-	l := &listenerMetrics{
+	return &listenerMetrics{
 		name:         name,
 		connections:  m.connections.WithLabelValues(name),
 		connected:    m.connected.WithLabelValues(name),
 		duration:     m.duration.WithLabelValues(name),
-		published:    m.published.WithLabelValues(name),
-		bytesIn:      m.bytesIn.WithLabelValues(name),
-		bytesOut:     m.bytesOut.WithLabelValues(name),
 		authFailures: m.authFailures.WithLabelValues(name),
 	}
-	for q := range l.qos {
-		l.qos[q] = m.qos[q].WithLabelValues(name)
-	}
-	return l
 }
 
 // Handler serves the registry in the Prometheus exposition format (nil
@@ -250,16 +223,16 @@ func (m *Metrics) ConnectRefused(listener string, code packets.ReasonCode) {
 
 // PacketReceived counts one packet of type t and its bytes.
 func (m *Metrics) PacketReceived(listener string, t packets.Type, bytes int) {
-	l := m.listeners.get(listener)
-	l.packetsIn[t&15].getType(m.packetsIn, l.name, t).Inc()
-	l.bytesIn.Add(float64(bytes))
+	s := &m.listeners.get(listener).shards[shard()]
+	s.packetsIn[t&15].Add(1)
+	s.bytesIn.Add(uint64(bytes))
 }
 
 // PacketSent counts one packet of type t and its bytes.
 func (m *Metrics) PacketSent(listener string, t packets.Type, bytes int) {
-	l := m.listeners.get(listener)
-	l.packetsOut[t&15].getType(m.packetsOut, l.name, t).Inc()
-	l.bytesOut.Add(float64(bytes))
+	s := &m.listeners.get(listener).shards[shard()]
+	s.packetsOut[t&15].Add(1)
+	s.bytesOut.Add(uint64(bytes))
 }
 
 // PacketDecoded observes the decoding time of a sampled packet.
@@ -273,10 +246,10 @@ func (m *Metrics) ProtocolError(listener string, code packets.ReasonCode) {
 
 // MessagePublished counts a message accepted for routing at qos.
 func (m *Metrics) MessagePublished(listener string, qos byte) {
-	l := m.listeners.get(listener)
-	l.published.Inc()
+	s := &m.listeners.get(listener).shards[shard()]
+	s.published.Add(1)
 	if qos < 3 {
-		l.qos[qos].Inc()
+		s.qos[qos].Add(1)
 	}
 }
 
@@ -286,7 +259,7 @@ func (m *Metrics) MessageRouted(d time.Duration) { m.routeDuration.Observe(d.Sec
 // MessageDelivered counts a completed delivery at qos.
 func (m *Metrics) MessageDelivered(qos byte) {
 	if qos < 3 {
-		m.delivered[qos].Inc()
+		m.global[shard()].delivered[qos].Add(1)
 	}
 }
 
@@ -301,10 +274,10 @@ func (m *Metrics) MessageRetried(qos byte) {
 func (m *Metrics) MessageDropped(reason broker.DropReason) { m.drops.get(string(reason)).Inc() }
 
 // Inflight moves the gauge of deliveries awaiting acknowledgement.
-func (m *Metrics) Inflight(delta int) { m.inflight.Add(float64(delta)) }
+func (m *Metrics) Inflight(delta int) { m.global[shard()].inflight.Add(int64(delta)) }
 
 // Queued moves the gauge of deliveries waiting in session queues.
-func (m *Metrics) Queued(delta int) { m.queued.Add(float64(delta)) }
+func (m *Metrics) Queued(delta int) { m.global[shard()].queued.Add(int64(delta)) }
 
 // Subscriptions moves the gauge of subscriptions; a positive delta also
 // counts in mqtt_subscriptions_total.

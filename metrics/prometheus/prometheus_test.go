@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -203,17 +204,59 @@ func TestNewOnRegistersOnTheHostsRegistry(t *testing.T) {
 }
 
 // TestListenersAreSeparateSeries: each listener name is a series of its
-// own, created on first use and reused after.
+// own, created on first use and reused after, with few listeners (looked
+// up by a scan) and many (by a map).
 func TestListenersAreSeparateSeries(t *testing.T) {
+	const n = scanMax + 4
 	m := New()
-	for i := range 3 {
+	for i := range n {
 		for j := 0; j <= i; j++ {
-			m.ClientConnected(fmt.Sprintf("l%d", i))
+			name := fmt.Sprintf("l%d", i)
+			m.ClientConnected(name)
+			m.MessagePublished(name, 1)
 		}
 	}
-	for i := range 3 {
-		if got := testutil.ToFloat64(m.connections.WithLabelValues(fmt.Sprintf("l%d", i))); got != float64(i+1) {
-			t.Errorf("l%d: %v connections, want %d", i, got, i+1)
+	for i := range n {
+		name := fmt.Sprintf("l%d", i)
+		if got := testutil.ToFloat64(m.connections.WithLabelValues(name)); got != float64(i+1) {
+			t.Errorf("%s: %v connections, want %d", name, got, i+1)
+		}
+		if got := sample(t, m.Gatherer(), "mqtt_qos1_messages_total", "listener", name); got != float64(i+1) {
+			t.Errorf("%s: %v QoS 1 messages, want %d", name, got, i+1)
+		}
+	}
+}
+
+// TestShardsAddUp: counts made from many goroutines at once (each on the
+// shard of its stack) are all in the exposed sum.
+func TestShardsAddUp(t *testing.T) {
+	m := New()
+	const goroutines, each = 50, 1000
+	var wg sync.WaitGroup
+	for range goroutines {
+		wg.Go(func() {
+			for range each {
+				m.PacketReceived("tcp", packets.PUBLISH, 3)
+				m.MessageDelivered(0)
+				m.Inflight(1)
+			}
+			m.Inflight(-each)
+		})
+	}
+	wg.Wait()
+	g := m.Gatherer()
+	for _, c := range []struct {
+		name   string
+		labels []string
+		want   float64
+	}{
+		{"mqtt_packets_received_total", []string{"listener", "tcp", "type", "publish"}, goroutines * each},
+		{"mqtt_received_bytes_total", []string{"listener", "tcp"}, 3 * goroutines * each},
+		{"mqtt_messages_delivered_total", []string{"qos", "0"}, goroutines * each},
+		{"mqtt_messages_inflight", nil, 0},
+	} {
+		if got := sample(t, g, c.name, c.labels...); got != c.want {
+			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
 		}
 	}
 }
