@@ -4,6 +4,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	prom "github.com/prometheus/client_golang/prometheus"
 
@@ -37,7 +38,7 @@ func (c *cowMap[V]) get(key string) V {
 	if s := c.snap.Load(); s != nil {
 		if s.m == nil {
 			for i, k := range s.keys {
-				if k == key {
+				if sameString(k, key) {
 					return s.vals[i]
 				}
 			}
@@ -74,6 +75,12 @@ func (c *cowMap[V]) miss(key string) V {
 	}
 	c.snap.Store(n)
 	return v
+}
+
+// sameString is k == key, first by pointer: the broker passes the same
+// listener name string on every event.
+func sameString(k, key string) bool {
+	return len(k) == len(key) && (unsafe.StringData(k) == unsafe.StringData(key) || k == key)
 }
 
 // each calls fn for every key and value.
