@@ -81,6 +81,9 @@ func run(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 	if err := b.Start(ctx); err != nil && ctx.Err() == nil {
 		return errors.Join(err, b.Close())
 	}
+	// Parts that can reload without dropping connections (password and
+	// ACL files, JWT keys, TLS certificates) register with
+	// reload.register; SIGHUP runs them.
 	var reload reloads
 	stopReload := reload.onSIGHUP(logger)
 	defer stopReload()
