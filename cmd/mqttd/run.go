@@ -36,6 +36,11 @@ func run(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 	for _, w := range cfg.Warnings {
 		logger.Warn("configuration: " + w)
 	}
+	// Parts that can reload without dropping connections (password and
+	// ACL files, JWT keys, TLS certificates) register with
+	// reload.register as they are built; SIGHUP runs them once the broker
+	// serves.
+	var reload reloads
 	store, err := openStorage(cfg.Storage)
 	if err != nil {
 		return err
@@ -81,10 +86,6 @@ func run(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 	if err := b.Start(ctx); err != nil && ctx.Err() == nil {
 		return errors.Join(err, b.Close())
 	}
-	// Parts that can reload without dropping connections (password and
-	// ACL files, JWT keys, TLS certificates) register with
-	// reload.register; SIGHUP runs them.
-	var reload reloads
 	stopReload := reload.onSIGHUP(logger)
 	defer stopReload()
 	if ops != nil {
