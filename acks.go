@@ -60,9 +60,12 @@ func (c *conn) handleAck(fh packets.FixedHeader, body []byte) error {
 		}
 	}
 	if reply != nil && !c.dead && !saveRel {
+		n := len(c.ctrl)
 		var err error
 		if c.ctrl, err = reply.Append(c.ctrl, c.version); err != nil {
 			c.b.log.Error("encoding ack", "err", err)
+		} else {
+			c.b.metrics.PacketSent(c.listener, reply.Kind, len(c.ctrl)-n)
 		}
 	}
 	s.mu.Unlock()

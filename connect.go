@@ -300,7 +300,9 @@ func (c *conn) refuse(v packets.Version, code packets.ReasonCode) {
 		return
 	}
 	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
-	if n, err := c.nc.Write(buf); err == nil {
+	n, err := c.nc.Write(buf)
+	c.b.stats.BytesSent.Add(int64(n))
+	if err == nil {
 		c.b.metrics.PacketSent(c.listener, packets.CONNACK, n)
 	}
 	c.b.log.Debug("connection refused", "client", c.info.ID, "remote", remoteString(c.nc), "code", code.Error())
@@ -330,7 +332,9 @@ func (c *conn) redirect(code packets.ReasonCode, ref string) {
 	}
 	if buf, err := ack.Append(nil, c.version); err == nil {
 		_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
-		if n, err := c.nc.Write(buf); err == nil {
+		n, err := c.nc.Write(buf)
+		c.b.stats.BytesSent.Add(int64(n))
+		if err == nil {
 			c.b.metrics.PacketSent(c.listener, packets.CONNACK, n)
 		}
 	}

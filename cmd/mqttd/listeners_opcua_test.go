@@ -90,7 +90,7 @@ log: {level: error}
 		if err != nil {
 			t.Fatalf("run = %v", err)
 		}
-	case <-time.After(shutdownTimeout + 5*time.Second):
+	case <-time.After(15 * time.Second): // the default shutdown_timeout (10 s), and some
 		t.Fatal("run did not return after cancel")
 	}
 }

@@ -7,18 +7,23 @@
 //
 //	mqttd [-config FILE] [-version]
 //
-// SIGINT or SIGTERM shuts the broker down gracefully, waiting up to ten
-// seconds for deliveries in flight, and exits 0; a second signal ends the
-// process at once. Exit status 2 means a bad command line or configuration,
-// 1 a failure to start (a listener cannot listen) or to shut down cleanly.
-// SIGHUP re-reads the certificates, keys and client CAs of tls and wss
-// listeners (reload.go): new handshakes use them, live connections go on.
-// It also re-reads auth's password_file, acl_file and JWT keys
-// (auth_reload.go).
+//	mqttd -check-config FILE
+//
+// -check-config validates FILE (every problem, with its line), prints
+// warnings, and exits: 0 if the file is valid, 2 if not.
+//
+// SIGINT or SIGTERM shuts the broker down gracefully: it stops accepting,
+// waits up to shutdown_timeout (default 10 s) for deliveries in flight to be
+// acknowledged, sends DISCONNECT to every client (MQTT 5: 0x8B, server
+// shutting down), persists session state, closes storage and exits 0. A
+// second signal ends the process at once, with status 1. SIGHUP reloads,
+// without dropping connections, the certificates of tls and wss listeners
+// and auth's password_file, acl_file and JWT keys (reload.go).
+// Exit status 2 means a bad command line or configuration, 1 a failure to
+// start (a listener cannot listen) or to shut down cleanly.
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -48,6 +53,7 @@ func mainExit(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "YAML configuration `file` (default: the built-in one, 127.0.0.1:1883)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	checkConfig := fs.String("check-config", "", "validate the configuration `file`, print its warnings and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -63,20 +69,38 @@ func mainExit(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 
+	if *checkConfig != "" {
+		return checkConfigFile(*checkConfig, stdout, stderr)
+	}
+
+	// SIGHUP kills by default: until run listens for it, a reload request
+	// during the start is ignored rather than fatal.
+	signal.Ignore(syscall.SIGHUP)
 	cfg, err := loadConfig(*configPath)
 	if err != nil {
 		printError(stderr, err)
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := shutdownSignals(stderr, func() { os.Exit(1) })
 	defer stop()
-	// After the first signal, restore the default handling: a second one
-	// ends a shutdown that takes too long.
-	context.AfterFunc(ctx, stop)
 	if err := run(ctx, cfg, cfg.Log.Logger(stderr)); err != nil {
 		printError(stderr, err)
 		return 1
 	}
+	return 0
+}
+
+// checkConfigFile is -check-config: validate path and say so.
+func checkConfigFile(path string, stdout, stderr io.Writer) int {
+	cfg, err := config.Load(path)
+	if err != nil {
+		printError(stderr, err)
+		return 2
+	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintf(stderr, "mqttd: warning: %s\n", w)
+	}
+	fmt.Fprintf(stdout, "%s: configuration is valid\n", path)
 	return 0
 }
 

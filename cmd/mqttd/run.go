@@ -14,28 +14,41 @@ import (
 	"github.com/ternmq/broker/cmd/mqttd/internal/config"
 	"github.com/ternmq/broker/listeners"
 	"github.com/ternmq/broker/listeners/tcp"
+	"github.com/ternmq/broker/metrics/prometheus"
 	"github.com/ternmq/broker/storage"
 	"github.com/ternmq/broker/storage/bolt"
 	"github.com/ternmq/broker/storage/etcd"
 	"github.com/ternmq/broker/storage/memory"
 )
 
-// shutdownTimeout bounds the graceful shutdown that follows SIGINT or
-// SIGTERM: deliveries in flight get this long to be acknowledged before
-// clients are disconnected.
-const shutdownTimeout = 10 * time.Second
-
 // run serves the broker that cfg describes until ctx is done, then shuts it
 // down gracefully. Once every listener listens it logs one line saying
 // where, how clients authenticate and where state is kept. It returns an
 // error when the broker cannot start (a listener cannot listen, storage
 // cannot open) or does not shut down cleanly.
+//
+// The shutdown follows the architecture document's six steps, through
+// broker.Shutdown: stop accepting, let deliveries in flight be
+// acknowledged (bounded by cfg.ShutdownTimeout), DISCONNECT every client
+// (MQTT 5: 0x8B), persist session state, close storage; run then returns
+// nil and mqttd exits 0.
 func run(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
+	for _, w := range cfg.Warnings {
+		logger.Warn("configuration: " + w)
+	}
+	// Parts that can reload without dropping connections (password and
+	// ACL files, JWT keys, TLS certificates) register with
+	// reload.register as they are built; SIGHUP runs them once the broker
+	// serves.
+	var reload reloads
 	authn, err := openAuth(cfg.Auth, logger) // see auth.go
 	if err != nil {
 		return err
 	}
 	defer authn.Close()
+	if len(authn.reloaders) > 0 {
+		reload.register("auth (password file, ACL file, JWT keys)", func() error { return reloadAuth(ctx, authn) })
+	}
 	store, err := openStorage(cfg.Storage)
 	if err != nil {
 		return err
@@ -51,9 +64,26 @@ func run(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 	}
 	opts = append(opts, authn.options()...)
 	addrs := make([]string, len(lns))
+	watched := make([]*watchedListener, len(lns))
 	for i, l := range lns {
-		opts = append(opts, broker.WithListener(l))
+		watched[i] = &watchedListener{Listener: l}
+		opts = append(opts, broker.WithListener(watched[i]))
 		addrs[i] = l.Addr().String()
+	}
+	var ops *opsServer
+	if cfg.Metrics.Enabled {
+		m := prometheus.New()
+		opts = append(opts, broker.WithMetrics(m))
+		if ops, err = startOps(cfg.Metrics, m, store, watched, logger); err != nil {
+			closeListeners(lns)
+			return errors.Join(err, store.Close())
+		}
+		defer func() {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+			defer cancel()
+			_ = ops.close(cctx)
+		}()
+		logger.Info("metrics listening", "addr", ops.Addr(), "paths", "/metrics,/healthz,/readyz")
 	}
 	b, err := broker.New(opts...)
 	if err != nil {
@@ -66,10 +96,12 @@ func run(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 	if err := b.Start(ctx); err != nil && ctx.Err() == nil {
 		return errors.Join(err, b.Close())
 	}
-	stopReload := reloadOnSIGHUP(logger, lns)
+	reload.registerTLS(lns)
+	stopReload := reload.onSIGHUP(logger)
 	defer stopReload()
-	stopAuthReload := watchAuthReload(ctx, authn, logger) // SIGHUP too, see auth_reload.go
-	defer stopAuthReload()
+	if ops != nil {
+		ops.serving()
+	}
 	logger.Info("tern listening",
 		"addr", strings.Join(addrs, ","),
 		"auth", authn.summary,
@@ -77,13 +109,17 @@ func run(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 		"config", cfg.Source)
 
 	<-ctx.Done()
-	logger.Info("tern shutting down", "timeout", shutdownTimeout.String())
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	if ops != nil {
+		ops.stopping()
+	}
+	start := time.Now()
+	logger.Info("tern shutting down", "timeout", cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := b.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
-	logger.Info("tern stopped")
+	logger.Info("tern stopped", "took", time.Since(start).Round(time.Millisecond).String())
 	return nil
 }
 

@@ -145,7 +145,7 @@ func TestRunDefaultConfig(t *testing.T) {
 		if err != nil {
 			t.Fatalf("run = %v, want nil", err)
 		}
-	case <-time.After(shutdownTimeout + 5*time.Second):
+	case <-time.After(cfg.ShutdownTimeout + 5*time.Second):
 		t.Fatal("run did not return after cancel")
 	}
 	if !strings.Contains(logs.String(), `msg="tern stopped"`) {

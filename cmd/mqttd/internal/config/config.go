@@ -18,16 +18,27 @@ var DefaultYAML []byte
 const DefaultSource = "default"
 
 // Config is the whole configuration of mqttd.
+//
+// The architecture document's spelling of the same keys is accepted too
+// (spelling.go): server.adapters for listeners, server.limits for limits,
+// server.shutdown_timeout for shutdown_timeout, store for storage.
 type Config struct {
 	Listeners []Listener `yaml:"listeners"`
 	Limits    Limits     `yaml:"limits"`
 	Storage   Storage    `yaml:"storage"`
 	Auth      Auth       `yaml:"auth"` // see auth.go
 	Log       Log        `yaml:"log"`
+	Metrics   Metrics    `yaml:"metrics"`
+	// ShutdownTimeout bounds the graceful shutdown after SIGTERM or
+	// SIGINT: deliveries in flight get this long to be acknowledged.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 
 	// Source is where the configuration came from: a file name, or
 	// DefaultSource.
 	Source string `yaml:"-"`
+	// Warnings are problems that do not stop the daemon (a storage block
+	// for a type not selected), as "FILE: line N: text".
+	Warnings []string `yaml:"-"`
 }
 
 // Listener is one entry of listeners.
@@ -94,6 +105,11 @@ type Limits struct {
 	PublishRate       int           `yaml:"publish_rate"`
 	MaxSubscriptions  int           `yaml:"max_subscriptions"`
 	StorageTimeout    time.Duration `yaml:"storage_timeout"`
+	// IdleTimeout is the architecture document's name for how long a
+	// silent connection is kept: Tern enforces it through keep alive, so
+	// it sets KeepAliveMax (in whole seconds, rounded up) and cannot be
+	// given with keep_alive_max. It is not copied to broker.Limits.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
 }
 
 // Storage selects the persistence backend. Each backend that needs
@@ -167,6 +183,7 @@ func Parse(name string, data []byte, lookup func(string) (string, bool)) (*Confi
 		return nil, err
 	}
 	c.Source = name
+	c.Warnings = d.warnings
 	return &c, nil
 }
 

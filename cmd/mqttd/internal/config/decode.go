@@ -42,13 +42,19 @@ type decoder struct {
 	lookup func(string) (string, bool)
 	lines  map[string]int // line of every key path set by this document
 	errs   []error
+
+	// spelled maps a top-level key to the path it was written as when the
+	// document used the architecture document's spelling ("listeners" ->
+	// "server.adapters"); see spelling.go.
+	spelled  map[string]string
+	warnings []string
 }
 
 func newDecoder(file string, lookup func(string) (string, bool)) *decoder {
 	if lookup == nil {
 		lookup = func(string) (string, bool) { return "", false }
 	}
-	return &decoder{file: file, lookup: lookup, lines: make(map[string]int)}
+	return &decoder{file: file, lookup: lookup, lines: make(map[string]int), spelled: make(map[string]string)}
 }
 
 func (d *decoder) errorf(line int, format string, args ...any) {
@@ -76,6 +82,7 @@ func (d *decoder) decodeDocument(data []byte, c *Config) error {
 		d.errorf(0, "%s", strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	if len(doc.Content) == 1 {
+		d.respell(doc.Content[0])
 		d.decode(doc.Content[0], reflect.ValueOf(c).Elem(), "")
 	}
 	return d.err()
@@ -163,6 +170,8 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 		child := k.Value
 		if path != "" {
 			child = path + "." + k.Value
+		} else if w, ok := d.spelled[child]; ok {
+			child = w
 		}
 		if first, dup := seen[k.Value]; dup {
 			d.errorf(k.Line, "%s: duplicate key (first at line %d)", child, first)

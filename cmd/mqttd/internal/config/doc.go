@@ -17,4 +17,12 @@
 // for a literal ${. References are expanded in scalar values after the YAML
 // is parsed, not in the raw text: a comment never needs its variables set,
 // a value cannot inject YAML structure, and errors keep their line numbers.
+//
+// The architecture document's example configuration is accepted as
+// written: its keys are a second spelling of the same schema
+// (server.adapters for listeners, server.limits for limits, store for
+// storage; limits.idle_timeout sets keep_alive_max), and errors name keys
+// as the file spelled them.
+// Problems that do not stop the daemon (a storage block for a backend not
+// selected) are returned as Config.Warnings.
 package config

@@ -33,6 +33,10 @@ func (d *decoder) validate(c *Config) error {
 	d.storage(&c.Storage)
 	d.auth(&c.Auth)
 	d.log(&c.Log)
+	d.metrics(&c.Metrics)
+	if c.ShutdownTimeout <= 0 {
+		d.invalid("shutdown_timeout", "must be positive, e.g. 10s")
+	}
 	return d.err()
 }
 
@@ -45,17 +49,26 @@ func (d *decoder) invalid(path, format string, args ...any) {
 // of the value at near: the error points at path if this document set it,
 // else at near.
 func (d *decoder) invalidNear(path, near, format string, args ...any) {
-	line := d.lines[path]
-	if line == 0 {
-		line = d.line(near)
+	d.errorf(d.lineNear(path, near), "%s: %s", d.written(path), fmt.Sprintf(format, args...))
+}
+
+// warn records a problem that does not stop the daemon, at path.
+func (d *decoder) warn(path, format string, args ...any) {
+	w := &Error{File: d.file, Line: d.line(path), Msg: d.written(path) + ": " + fmt.Sprintf(format, args...)}
+	d.warnings = append(d.warnings, w.Error())
+}
+
+func (d *decoder) lineNear(path, near string) int {
+	if line := d.lines[d.written(path)]; line != 0 {
+		return line
 	}
-	d.errorf(line, "%s: %s", path, fmt.Sprintf(format, args...))
+	return d.line(near)
 }
 
 // line returns the line where path, or the nearest enclosing key, was set
 // in this document; 0 if none was.
 func (d *decoder) line(path string) int {
-	for p := path; p != ""; {
+	for p := d.written(path); p != ""; {
 		if l, ok := d.lines[p]; ok {
 			return l
 		}
@@ -104,7 +117,7 @@ func (d *decoder) listeners(ls []Listener) {
 			l.Name = l.Type
 		}
 		if j, dup := names[l.Name]; dup {
-			d.invalid(p+".name", "%q is also the name of listeners[%d]: give each listener a name of its own", l.Name, j)
+			d.invalid(p+".name", "%q is also the name of %s: give each listener a name of its own", l.Name, d.written(fmt.Sprintf("listeners[%d]", j)))
 		}
 		names[l.Name] = i
 		d.tlsKeys(p, l)
@@ -157,6 +170,25 @@ func (d *decoder) limits(l *Limits) {
 	if l.WriteTimeout <= 0 {
 		d.invalid("limits.write_timeout", "must be positive, e.g. 30s")
 	}
+	d.idleTimeout(l)
+}
+
+// idleTimeout applies limits.idle_timeout, the architecture document's
+// name, as the keep alive cap it amounts to in MQTT.
+func (d *decoder) idleTimeout(l *Limits) {
+	if l.IdleTimeout == 0 {
+		return
+	}
+	if _, both := d.lines[d.written("limits.keep_alive_max")]; both {
+		d.invalid("limits.idle_timeout", "%s is set too: write one of them (idle_timeout sets keep_alive_max)", d.written("limits.keep_alive_max"))
+		return
+	}
+	secs := int64((l.IdleTimeout + time.Second - 1) / time.Second)
+	if l.IdleTimeout < 0 || secs > math.MaxUint16 {
+		d.invalid("limits.idle_timeout", "must be between 1s and 65535s (it caps the keep alive, in seconds)")
+		return
+	}
+	l.KeepAliveMax = uint16(secs)
 }
 
 func (d *decoder) storage(s *Storage) {
@@ -166,7 +198,7 @@ func (d *decoder) storage(s *Storage) {
 		d.invalid("storage.type", "is required (one of: %s)", strings.Join(storageTypes, ", "))
 	case "bolt":
 		if s.Bolt == nil || s.Bolt.Path == "" {
-			d.invalidNear("storage.bolt.path", "storage.type", "is required when storage.type is bolt")
+			d.invalidNear("storage.bolt.path", "storage.type", "is required when %s is bolt", d.written("storage.type"))
 		}
 		if s.Bolt != nil {
 			s.Bolt.Sync = strings.ToLower(s.Bolt.Sync)
@@ -179,7 +211,7 @@ func (d *decoder) storage(s *Storage) {
 		}
 	case "etcd":
 		if s.Etcd == nil || len(s.Etcd.Endpoints) == 0 {
-			d.invalidNear("storage.etcd.endpoints", "storage.type", "is required when storage.type is etcd")
+			d.invalidNear("storage.etcd.endpoints", "storage.type", "is required when %s is etcd", d.written("storage.type"))
 		}
 		if s.Etcd != nil {
 			if s.Etcd.DialTimeout == 0 {
@@ -197,11 +229,14 @@ func (d *decoder) storage(s *Storage) {
 			d.invalid("storage.type", "unknown storage type %q (one of: %s)", s.Type, strings.Join(storageTypes, ", "))
 		}
 	}
+	// A block for another backend is kept for switching types later (the
+	// architecture document's example has an etcd block under type
+	// memory): it is ignored, with a warning.
 	if s.Bolt != nil && s.Type != "bolt" {
-		d.invalid("storage.bolt", "is set but storage.type is %q", s.Type)
+		d.warn("storage.bolt", "ignored: %s is %q", d.written("storage.type"), s.Type)
 	}
 	if s.Etcd != nil && s.Type != "etcd" {
-		d.invalid("storage.etcd", "is set but storage.type is %q", s.Type)
+		d.warn("storage.etcd", "ignored: %s is %q", d.written("storage.type"), s.Type)
 	}
 }
 
