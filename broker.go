@@ -61,7 +61,9 @@ type Broker struct {
 	id         string             // this broker instance, in storage claims
 	claimStop  context.CancelFunc // stops watching claims (claims.go)
 	started    atomic.Bool
-	overBudget atomic.Bool // above Limits.MaxQueuedBytesTotal (budget.go)
+	overBudget atomic.Bool     // above Limits.MaxQueuedBytesTotal (budget.go)
+	serving    []atomic.Bool   // by listener: its Serve is running (Ready)
+	acceptErrs []atomic.Uint64 // by listener: accept errors at the last Ready
 	nconns     atomic.Int64
 	stats      counters
 	startAt    time.Time
@@ -100,6 +102,8 @@ func New(opts ...Option) (*Broker, error) {
 	if err := errors.Join(b.optErrs...); err != nil {
 		return nil, err
 	}
+	b.serving = make([]atomic.Bool, len(b.listeners))
+	b.acceptErrs = make([]atomic.Uint64, len(b.listeners))
 	b.connRate = newRate(b.limits.ConnectRate)
 	if b.store == nil {
 		b.store = memory.New()
@@ -144,8 +148,10 @@ func (b *Broker) Start(ctx context.Context) error {
 	if b.limits.MaxQueuedBytesTotal > 0 {
 		b.wg.Go(func() { b.budgetLoop(b.sysStop) })
 	}
-	for _, l := range b.listeners {
+	for i, l := range b.listeners {
+		b.serving[i].Store(true)
 		b.wg.Go(func() {
+			defer b.serving[i].Store(false)
 			if err := l.Serve(b); err != nil {
 				b.log.Error("listener stopped", "listener", l.Name(), "err", err)
 			}

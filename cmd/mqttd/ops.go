@@ -12,9 +12,7 @@ import (
 	"time"
 
 	"github.com/ternmq/broker/cmd/mqttd/internal/config"
-	"github.com/ternmq/broker/listeners"
 	"github.com/ternmq/broker/metrics/prometheus"
-	"github.com/ternmq/broker/storage"
 )
 
 // opsServer is mqttd's operations endpoint (metrics.address): /metrics for
@@ -22,13 +20,12 @@ import (
 // (the broker is started and not shutting down, every listener is
 // accepting, storage answers a read).
 type opsServer struct {
-	srv       *http.Server
-	ln        net.Listener
-	metrics   *prometheus.Metrics
-	store     storage.Store
-	listeners []*watchedListener
-	state     atomic.Int32 // opsStarting, opsServing or opsStopping
-	done      chan struct{}
+	srv     *http.Server
+	ln      net.Listener
+	metrics *prometheus.Metrics
+	ready   atomic.Pointer[func(context.Context) error] // the broker's Ready, once it serves
+	state   atomic.Int32                                // opsStarting, opsServing or opsStopping
+	done    chan struct{}
 }
 
 const (
@@ -40,18 +37,13 @@ const (
 // readyTimeout bounds the storage round trip of one /readyz.
 const readyTimeout = 2 * time.Second
 
-// readyKey is the session /readyz reads: no client can have this id
-// (client identifiers are UTF-8 from CONNECT; this one is not looked up by
-// the broker), so the read finds nothing, quickly, on every backend.
-const readyKey = "$tern/readyz"
-
 // startOps listens on cfg.Address and serves in the background.
-func startOps(cfg config.Metrics, m *prometheus.Metrics, store storage.Store, ls []*watchedListener, logger *slog.Logger) (*opsServer, error) {
+func startOps(cfg config.Metrics, m *prometheus.Metrics, logger *slog.Logger) (*opsServer, error) {
 	ln, err := net.Listen("tcp", cfg.Address)
 	if err != nil {
 		return nil, fmt.Errorf("metrics.address: %w", err)
 	}
-	o := &opsServer{ln: ln, metrics: m, store: store, listeners: ls, done: make(chan struct{})}
+	o := &opsServer{ln: ln, metrics: m, done: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -76,8 +68,12 @@ func startOps(cfg config.Metrics, m *prometheus.Metrics, store storage.Store, ls
 // Addr is the address the endpoint listens on.
 func (o *opsServer) Addr() string { return o.ln.Addr().String() }
 
-// serving and stopping move /readyz's state.
-func (o *opsServer) serving()  { o.state.Store(opsServing) }
+// serving makes /readyz ask ready (the broker's Ready); stopping makes it
+// answer "shutting down".
+func (o *opsServer) serving(ready func(context.Context) error) {
+	o.ready.Store(&ready)
+	o.state.Store(opsServing)
+}
 func (o *opsServer) stopping() { o.state.Store(opsStopping) }
 
 // close stops the HTTP server, letting requests in progress finish within
@@ -107,30 +103,10 @@ func (o *opsServer) check(ctx context.Context) []string {
 	case opsStopping:
 		return []string{"shutting down"}
 	}
-	var problems []string
-	for _, l := range o.listeners {
-		if !l.serving.Load() {
-			problems = append(problems, fmt.Sprintf("listener %s: not accepting", l.Name()))
-		}
-	}
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
-	if _, err := o.store.Sessions().Get(ctx, readyKey); err != nil && !errors.Is(err, storage.ErrNotFound) {
-		problems = append(problems, "storage: "+err.Error())
+	if err := (*o.ready.Load())(ctx); err != nil {
+		return strings.Split(err.Error(), "\n") // broker.Ready joins one line per problem
 	}
-	return problems
-}
-
-// watchedListener is a listener whose Serve is known to be running: the
-// broker's listener goroutine is in it, accepting.
-type watchedListener struct {
-	listeners.Listener
-	serving atomic.Bool
-}
-
-// Serve marks the listener as accepting while the wrapped Serve runs.
-func (l *watchedListener) Serve(h listeners.Handler) error {
-	l.serving.Store(true)
-	defer l.serving.Store(false)
-	return l.Listener.Serve(h)
+	return nil
 }

@@ -14,10 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ternmq/broker"
 	"github.com/ternmq/broker/cmd/mqttd/internal/config"
 	"github.com/ternmq/broker/listeners/tcp"
 	"github.com/ternmq/broker/metrics/prometheus"
 	"github.com/ternmq/broker/packets"
+	"github.com/ternmq/broker/storage"
 	"github.com/ternmq/broker/storage/memory"
 )
 
@@ -139,40 +141,48 @@ shutdown_timeout: 10s
 	}
 }
 
-// TestReadyzSaysWhatIsWrong: each condition /readyz checks, alone.
+// TestReadyzSaysWhatIsWrong: each condition /readyz checks, alone, on a
+// real broker (its Ready).
 func TestReadyzSaysWhatIsWrong(t *testing.T) {
-	l, err := tcp.New("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
 	tests := []struct {
-		name    string
-		state   int32
-		serving bool
-		closed  bool
-		want    []string
+		name  string
+		state int32
+		spoil func(l *tcp.Listener, st storage.Store) // what goes wrong
+		want  string
 	}{
-		{"ready", opsServing, true, false, nil},
-		{"starting", opsStarting, true, false, []string{"starting"}},
-		{"shutting down", opsStopping, true, false, []string{"shutting down"}},
-		{"listener not accepting", opsServing, false, false, []string{"listener tcp: not accepting"}},
-		{"storage closed", opsServing, true, true, []string{"storage: storage: store is closed"}},
+		{"ready", opsServing, nil, ""},
+		{"starting", opsStarting, nil, "starting"},
+		{"shutting down", opsStopping, nil, "shutting down"},
+		{"listener not accepting", opsServing, func(l *tcp.Listener, _ storage.Store) { _ = l.Close() }, "listener tcp: not accepting"},
+		{"storage closed", opsServing, func(_ *tcp.Listener, st storage.Store) { _ = st.Close() }, "storage: storage: store is closed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			l, err := tcp.New("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
 			st := memory.New()
-			if tt.closed {
-				_ = st.Close()
+			b, err := broker.New(broker.WithListener(l), broker.WithStorage(st), broker.WithSysInterval(-1))
+			if err != nil {
+				t.Fatal(err)
 			}
-			w := &watchedListener{Listener: l}
-			w.serving.Store(tt.serving)
-			o := &opsServer{metrics: prometheus.New(), store: st, listeners: []*watchedListener{w}}
+			if err := b.Start(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			o := &opsServer{metrics: prometheus.New()}
+			o.serving(b.Ready)
 			o.state.Store(tt.state)
-			got := o.check(context.Background())
-			if strings.Join(got, "|") != strings.Join(tt.want, "|") {
-				t.Errorf("check = %q, want %q", got, tt.want)
+			if tt.spoil != nil {
+				tt.spoil(l, st)
 			}
+			waitFor(t, 5*time.Second, func() error {
+				if got := strings.Join(o.check(context.Background()), "|"); got != tt.want {
+					return fmt.Errorf("check = %q, want %q", got, tt.want)
+				}
+				return nil
+			})
 		})
 	}
 }

@@ -64,17 +64,15 @@ func run(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 	}
 	opts = append(opts, authn.options()...)
 	addrs := make([]string, len(lns))
-	watched := make([]*watchedListener, len(lns))
 	for i, l := range lns {
-		watched[i] = &watchedListener{Listener: l}
-		opts = append(opts, broker.WithListener(watched[i]))
+		opts = append(opts, broker.WithListener(l))
 		addrs[i] = l.Addr().String()
 	}
 	var ops *opsServer
 	if cfg.Metrics.Enabled {
 		m := prometheus.New()
 		opts = append(opts, broker.WithMetrics(m))
-		if ops, err = startOps(cfg.Metrics, m, store, watched, logger); err != nil {
+		if ops, err = startOps(cfg.Metrics, m, logger); err != nil {
 			closeListeners(lns)
 			return errors.Join(err, store.Close())
 		}
@@ -100,7 +98,7 @@ func run(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 	stopReload := reload.onSIGHUP(logger)
 	defer stopReload()
 	if ops != nil {
-		ops.serving()
+		ops.serving(b.Ready)
 	}
 	logger.Info("tern listening",
 		"addr", strings.Join(addrs, ","),
