@@ -1,5 +1,5 @@
 # The README's two commands: `go run ./cmd/mqttd` runs the broker, `make test` runs the tests.
-.PHONY: test deps vet bench
+.PHONY: test deps vet bench soak
 
 # deps installs what the tests talk to and we did not write (Debian and npm
 # packages): every script in .ci/deps, each a no-op when its packages are
@@ -17,3 +17,10 @@ test: deps vet
 
 bench:
 	go test -run=NONE -bench=. -benchmem ./...
+
+# soak runs 10 minutes of mixed traffic with -race (not in CI): churn,
+# wills, takeovers, QoS 0/1/2, retained, a consumer that never reads, a
+# publisher that never pauses; nothing acknowledged may be lost and
+# goroutines and memory must come back (soak_test.go).
+soak:
+	TERN_SOAK=$${TERN_SOAK:-10m} go test -race -count=1 -run TestSoak -timeout 30m -v .

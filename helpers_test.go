@@ -68,6 +68,11 @@ func dialRaw(t testing.TB, addr string) *rawClient {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = nc.Close() })
+	return dialRawConn(t, nc)
+}
+
+// dialRawConn is a raw client on a connection the caller made.
+func dialRawConn(t testing.TB, nc net.Conn) *rawClient {
 	return &rawClient{t: t, nc: nc, r: packets.NewReader(nc, 0), v: packets.V311}
 }
 
