@@ -54,7 +54,7 @@ func (n *notes) add(m *pool.Message) {
 
 func (n *notes) wait(t *testing.T, count int) []note {
 	t.Helper()
-	checkFor(t, 10*time.Second, func() error {
+	checkFor(t, 20*time.Second, func() error { // a lost CON notification is resent after 2, 4, 8 s
 		n.mu.Lock()
 		defer n.mu.Unlock()
 		if len(n.msgs) < count {
