@@ -55,7 +55,7 @@ func (b *Broker) internal(m *Message) *sessions.Message {
 	if len(m.Payload) > 0 {
 		im.Payload = append([]byte(nil), m.Payload...)
 	}
-	p := &im.Properties
+	p := new(packets.Properties)
 	if m.PayloadUTF8 {
 		p.PayloadFormat = 1
 		p.Present.Add(packets.PropPayloadFormat)
@@ -79,6 +79,9 @@ func (b *Broker) internal(m *Message) *sessions.Message {
 		}
 		p.Present.Add(packets.PropUserProperty)
 	}
+	if p.Present != 0 {
+		im.Properties = p
+	}
 	secs := uint32(0)
 	if m.Expiry > 0 {
 		secs = uint32(min((m.Expiry+time.Second-1)/time.Second, 0xFFFFFFFF))
@@ -91,6 +94,10 @@ func (b *Broker) internal(m *Message) *sessions.Message {
 	}
 	return im
 }
+
+// noProperties stands for the properties of a message that has none; it
+// is only read.
+var noProperties packets.Properties
 
 // exported returns a Message the receiver owns, made of im as delivered
 // now with the given subscription identifiers.
@@ -105,7 +112,10 @@ func exported(im *sessions.Message, subIDs []uint32, now time.Time) *Message {
 	if len(im.Payload) > 0 {
 		m.Payload = append([]byte(nil), im.Payload...)
 	}
-	p := &im.Properties
+	p := im.Properties
+	if p == nil {
+		p = &noProperties
+	}
 	m.PayloadUTF8 = p.Present.Has(packets.PropPayloadFormat) && p.PayloadFormat == 1
 	m.ContentType = string(p.ContentType)
 	m.ResponseTopic = string(p.ResponseTopic)

@@ -23,7 +23,7 @@ func (b *Broker) storeCtx() (context.Context, context.CancelFunc) {
 // toStored converts a routed message to its stored form.
 func toStored(m *sessions.Message) *storage.Message {
 	sm := &storage.Message{Topic: m.Topic, Payload: m.Payload, QoS: m.QoS, Retain: m.Retain, Expiry: m.Expiry}
-	if m.Properties.Present != 0 || len(m.Properties.User) > 0 {
+	if m.Properties != nil {
 		if b, err := m.Properties.Append(nil, packets.PUBLISH); err == nil {
 			sm.Properties = b
 		}

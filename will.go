@@ -36,7 +36,7 @@ func newWill(c *conn, pk *packets.Connect) *will {
 func (b *Broker) publishWill(w *will) {
 	m := w.msg
 	m.Created = b.now()
-	if p := &m.Properties; p.Present.Has(packets.PropMessageExpiry) {
+	if p := m.Properties; p != nil && p.Present.Has(packets.PropMessageExpiry) {
 		// The will's Message Expiry Interval counts from its publication
 		// (section 3.1.3.2.4).
 		m.Expiry = m.Created.Add(time.Duration(b.capExpiry(p.MessageExpiry)) * time.Second)

@@ -87,6 +87,10 @@ type SubscriptionStore interface {
 
 // RetainedStore persists retained messages by topic name.
 type RetainedStore interface {
+	// Set stores m, replacing the retained message of its topic. The
+	// caller does not modify m or its slices afterwards, so a store may
+	// keep them rather than copy them (storage/memory does: the broker's
+	// retained index holds the same payload).
 	Set(ctx context.Context, m *Message) error
 	Delete(ctx context.Context, topic string) error
 	Get(ctx context.Context, topic string) (*Message, error)

@@ -9,15 +9,17 @@ import (
 // retainedStore is the Store seen as a storage.RetainedStore.
 type retainedStore Store
 
-// Set stores a copy of m, replacing the retained message of its topic.
+// Set keeps m, replacing the retained message of its topic. It does not
+// copy m: the caller does not modify it (storage.RetainedStore), and a
+// retained message then costs its payload once, not twice. Get and Range
+// return copies.
 func (rs *retainedStore) Set(ctx context.Context, m *storage.Message) error {
 	s := (*Store)(rs)
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	c := copyMessage(m)
 	s.rmu.Lock()
-	s.retained[c.Topic] = &c
+	s.retained[m.Topic] = m
 	s.rmu.Unlock()
 	return nil
 }

@@ -49,15 +49,15 @@ func testRetained(t *testing.T, open opener) {
 		_, err = s.Retained().Get(t.Context(), message(2).Topic)
 		mustOK(t, "Get other", err)
 	})
-	run(t, "CopiesInAndOut", func(t *testing.T) {
+	run(t, "CopiesOut", func(t *testing.T) {
+		// Set may keep what it is given (the caller does not modify it);
+		// what Get and Range return is the caller's to modify.
 		s := open(t)
 		m := message(1)
 		mustOK(t, "Set", s.Retained().Set(t.Context(), m))
-		scribble(m.Payload)
-		scribble(m.Properties)
 		got, err := s.Retained().Get(t.Context(), m.Topic)
 		mustOK(t, "Get", err)
-		mustEqual(t, "after reusing the caller's buffers", message(1), got)
+		mustEqual(t, "stored", message(1), got)
 		scribble(got.Payload)
 		scribble(got.Properties)
 		again, err := s.Retained().Get(t.Context(), m.Topic)
