@@ -52,6 +52,7 @@ type Broker struct {
 	closing  bool
 	optErrs  []error // misused options, reported by New
 	clock    Clock
+	ownStore bool // the store is the broker's own memory store: nothing outlives the broker
 
 	host *Client // the host's own in-process Client (client.go)
 
@@ -107,6 +108,7 @@ func New(opts ...Option) (*Broker, error) {
 	b.connRate = newRate(b.limits.ConnectRate)
 	if b.store == nil {
 		b.store = memory.New()
+		b.ownStore = true
 	}
 	if _, none := b.metrics.(NoMetrics); !none {
 		b.store = meter(b.store, b.metrics)

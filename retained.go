@@ -5,14 +5,19 @@ import (
 )
 
 // retain stores, replaces or (with an empty payload) deletes the retained
-// message of m's topic [MQTT-3.3.1-5..7], in memory and in storage.
+// message of m's topic [MQTT-3.3.1-5..7], in memory and in storage. With
+// the broker's own memory store (no WithStorage) the retained index is the
+// only copy: nothing could read the store's after the broker is gone.
 func (b *Broker) retain(m *sessions.Message) error {
 	ctx, cancel := b.storeCtx()
 	defer cancel()
 	if len(m.Payload) == 0 {
 		if b.retained.Delete(m.Topic) {
 			b.metrics.Retained(-1)
-			err := b.store.Retained().Delete(ctx, m.Topic)
+			var err error
+			if !b.ownStore {
+				err = b.store.Retained().Delete(ctx, m.Topic)
+			}
 			for _, h := range b.hooks.retained {
 				h.OnRetained(m.Topic, nil)
 			}
@@ -20,9 +25,11 @@ func (b *Broker) retain(m *sessions.Message) error {
 		}
 		return nil
 	}
-	if err := b.store.Retained().Set(ctx, toStored(m)); err != nil {
-		b.log.Error("storing retained message", "topic", m.Topic, "err", err)
-		return err
+	if !b.ownStore {
+		if err := b.store.Retained().Set(ctx, toStored(m)); err != nil {
+			b.log.Error("storing retained message", "topic", m.Topic, "err", err)
+			return err
+		}
 	}
 	if b.retained.Set(m.Topic, m) {
 		b.metrics.Retained(1)

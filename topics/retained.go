@@ -15,12 +15,85 @@ type Retained[V any] struct {
 }
 
 type rnode[V any] struct {
-	parent   *rnode[V]
-	level    string
-	children map[string]*rnode[V]
-	topic    string // the full topic name, when set
-	value    V
-	set      bool
+	parent *rnode[V]
+	level  string
+	// The children: a few in a slice, searched in order (a map holding
+	// one child costs some 250 bytes, and most retained topics end in
+	// nodes with one child or none); past smallKids, a map and no slice.
+	kids  []*rnode[V]
+	index map[string]*rnode[V]
+	topic string // the full topic name, when set
+	value V
+	set   bool
+}
+
+// smallKids is the most children a node keeps in its slice.
+const smallKids = 8
+
+// child returns the child of n for level, or nil.
+func (n *rnode[V]) child(level string) *rnode[V] {
+	if n.index != nil {
+		return n.index[level]
+	}
+	for _, c := range n.kids {
+		if c.level == level {
+			return c
+		}
+	}
+	return nil
+}
+
+// add makes c a child of n.
+func (n *rnode[V]) add(c *rnode[V]) {
+	switch {
+	case n.index != nil:
+		n.index[c.level] = c
+	case len(n.kids) < smallKids:
+		n.kids = append(n.kids, c)
+	default:
+		n.index = make(map[string]*rnode[V], 2*smallKids)
+		for _, k := range n.kids {
+			n.index[k.level] = k
+		}
+		n.index[c.level] = c
+		n.kids = nil
+	}
+}
+
+// remove takes the child for level away from n.
+func (n *rnode[V]) remove(level string) {
+	if n.index != nil {
+		delete(n.index, level)
+		return
+	}
+	for i, c := range n.kids {
+		if c.level == level {
+			n.kids = append(n.kids[:i], n.kids[i+1:]...)
+			if len(n.kids) == 0 {
+				n.kids = nil
+			}
+			return
+		}
+	}
+}
+
+// childless reports whether n has no children.
+func (n *rnode[V]) childless() bool { return len(n.kids) == 0 && len(n.index) == 0 }
+
+// children calls fn for each child of n until fn returns false, and
+// reports whether it went through all of them.
+func (n *rnode[V]) children(fn func(*rnode[V]) bool) bool {
+	for _, c := range n.kids {
+		if !fn(c) {
+			return false
+		}
+	}
+	for _, c := range n.index {
+		if !fn(c) {
+			return false
+		}
+	}
+	return true
 }
 
 // NewRetained returns an empty store.
@@ -36,13 +109,10 @@ func (r *Retained[V]) Set(topic string, v V) (added bool) {
 	for rest, more := topic, true; more; {
 		var level string
 		level, rest, more = strings.Cut(rest, "/")
-		c := n.children[level]
+		c := n.child(level)
 		if c == nil {
 			c = &rnode[V]{parent: n, level: strings.Clone(level)}
-			if n.children == nil {
-				n.children = make(map[string]*rnode[V])
-			}
-			n.children[c.level] = c
+			n.add(c)
 		}
 		n = c
 	}
@@ -62,7 +132,7 @@ func (r *Retained[V]) find(topic string) *rnode[V] {
 	for rest, more := topic, true; more; {
 		var level string
 		level, rest, more = strings.Cut(rest, "/")
-		if n = n.children[level]; n == nil {
+		if n = n.child(level); n == nil {
 			return nil
 		}
 	}
@@ -92,9 +162,9 @@ func (r *Retained[V]) Delete(topic string) (deleted bool) {
 	var zero V
 	n.value, n.topic, n.set = zero, "", false
 	r.n--
-	for n.parent != nil && !n.set && len(n.children) == 0 {
+	for n.parent != nil && !n.set && n.childless() {
 		p := n.parent
-		delete(p.children, n.level)
+		p.remove(n.level)
 		n.parent = nil
 		n = p
 	}
@@ -139,25 +209,15 @@ func (n *rnode[V]) match(filter string, root bool, fn func(string, V) bool) bool
 		if n.set && !fn(n.topic, n.value) { // "a/#" matches "a"
 			return false
 		}
-		for l, c := range n.children {
-			if root && strings.HasPrefix(l, "$") {
-				continue
-			}
-			if !c.all(fn) {
-				return false
-			}
-		}
+		return n.children(func(c *rnode[V]) bool {
+			return (root && strings.HasPrefix(c.level, "$")) || c.all(fn)
+		})
 	case "+":
-		for l, c := range n.children {
-			if root && strings.HasPrefix(l, "$") {
-				continue
-			}
-			if !c.step(rest, more, fn) {
-				return false
-			}
-		}
+		return n.children(func(c *rnode[V]) bool {
+			return (root && strings.HasPrefix(c.level, "$")) || c.step(rest, more, fn)
+		})
 	default:
-		if c := n.children[level]; c != nil {
+		if c := n.child(level); c != nil {
 			return c.step(rest, more, fn)
 		}
 	}
@@ -177,10 +237,5 @@ func (n *rnode[V]) all(fn func(string, V) bool) bool {
 	if n.set && !fn(n.topic, n.value) {
 		return false
 	}
-	for _, c := range n.children {
-		if !c.all(fn) {
-			return false
-		}
-	}
-	return true
+	return n.children(func(c *rnode[V]) bool { return c.all(fn) })
 }

@@ -110,8 +110,8 @@ func TestRetainedSetGetDelete(t *testing.T) {
 	if !r.Delete("a/b/c") {
 		t.Error("Delete(a/b/c) = false")
 	}
-	if r.Len() != 0 || len(r.root.children) != 0 {
-		t.Errorf("not empty after deleting everything: Len %d, %d root children", r.Len(), len(r.root.children))
+	if r.Len() != 0 || !r.root.childless() {
+		t.Errorf("not empty after deleting everything: Len %d, root children %v %v", r.Len(), r.root.kids, r.root.index)
 	}
 }
 
@@ -215,5 +215,32 @@ func BenchmarkRetainedMatch(b *testing.B) {
 			}
 			b.ReportMetric(float64(n)/float64(b.N), "topics/op")
 		})
+	}
+}
+
+// TestRetainedManyChildren crosses smallKids both ways: the children move
+// from the node's slice to its map and stay reachable, and deleting them
+// all prunes the node.
+func TestRetainedManyChildren(t *testing.T) {
+	r := NewRetained[int]()
+	const n = 3 * smallKids
+	for i := range n {
+		r.Set(fmt.Sprintf("p/%d", i), i)
+	}
+	seen := 0
+	r.Match("p/+", func(string, int) bool { seen++; return true })
+	if seen != n {
+		t.Fatalf("p/+ matched %d of %d", seen, n)
+	}
+	for i := range n {
+		if v, ok := r.Get(fmt.Sprintf("p/%d", i)); !ok || v != i {
+			t.Fatalf("Get(p/%d) = %d, %v", i, v, ok)
+		}
+		if !r.Delete(fmt.Sprintf("p/%d", i)) {
+			t.Fatalf("Delete(p/%d) = false", i)
+		}
+	}
+	if !r.root.childless() {
+		t.Fatal("p not pruned")
 	}
 }
