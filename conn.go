@@ -411,8 +411,16 @@ func (c *conn) teardown(cause error) {
 	s.mu.Lock()
 	c.dead = true
 	c.ctrl = nil
+	c.aliases = nil // what the client's topic aliases held goes with the connection
 	if s.conn == c {
 		s.conn = nil
+	}
+	if s.info == &c.info {
+		// The session outlives the connection: it keeps a copy of the
+		// client's facts, not a pointer that would keep the whole
+		// connection (and its buffers) reachable.
+		info := c.info
+		s.info = &info
 	}
 	w := s.will
 	s.will = nil

@@ -606,3 +606,30 @@ func TestBrokerShedsLoadOverItsMemoryBudget(t *testing.T) {
 	})
 	dialRaw(t, addr).connect(connect5("newcomer", true), packets.Success)
 }
+
+// TestTopicAliasesAreBoundedByBytes (finding 2): a v5 client that fills
+// its aliases with long topics is stopped at MaxAliasBytes (DISCONNECT
+// 0x97), and the default alias maximum is small, as Mosquitto's.
+func TestTopicAliasesAreBoundedByBytes(t *testing.T) {
+	_, addr := startBroker(t, broker.WithSysInterval(-1))
+	c := dialRaw(t, addr)
+	c.v = packets.V5
+	ack := c.connect(connect5("aliaser", true), packets.Success)
+	if max := ack.Properties.TopicAliasMaximum; max != 10 {
+		t.Fatalf("Topic Alias Maximum %d, want 10", max)
+	}
+	long := make([]byte, 30_000)
+	for i := range long {
+		long[i] = 'a'
+	}
+	for alias := uint16(1); alias <= 3; alias++ { // 3 x 30 KB > 64 KiB
+		p := &packets.Publish{Topic: long, Payload: []byte("x")}
+		p.Properties.TopicAlias = alias
+		p.Properties.Present.Add(packets.PropTopicAlias)
+		c.send(p)
+	}
+	d, ok := c.next().(*packets.Disconnect)
+	if !ok || d.ReasonCode != packets.QuotaExceeded {
+		t.Fatalf("got %#v, want DISCONNECT 0x97", d)
+	}
+}
