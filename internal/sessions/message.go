@@ -14,11 +14,11 @@ import (
 type Message struct {
 	Topic      string
 	Payload    []byte
-	QoS        byte // QoS of the PUBLISH that brought it
-	Retain     bool // retain flag as published
+	QoS        byte                // QoS of the PUBLISH that brought it
+	Retain     bool                // retain flag as published
 	Properties *packets.Properties // nil: none (most messages; saves ~300 bytes each)
-	Expiry     time.Time // zero: never expires (MQTT 5 message expiry interval)
-	Origin     string    // client identifier of the publisher, for No Local
+	Expiry     time.Time           // zero: never expires (MQTT 5 message expiry interval)
+	Origin     string              // client identifier of the publisher, for No Local
 	Created    time.Time
 
 	// enc caches the encoded PUBLISH per variant: [v5][qos][retain].
