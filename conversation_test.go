@@ -237,7 +237,7 @@ func TestRedeliveryWithDupAfterReconnect(t *testing.T) {
 	if first.Dup {
 		t.Fatal("first delivery has DUP")
 	}
-	_ = c.nc.Close() // no PUBACK
+	_ = c.NC.Close() // no PUBACK
 	c = dialRaw(t, addr)
 	c.connect(connectPacket("sub", false), packets.Success)
 	again := c.expectPublish("q/1", "one")
@@ -281,7 +281,7 @@ func TestQoS2ExactlyOnceAcrossReconnect(t *testing.T) {
 	if a := pub.next().(*packets.Ack); a.Kind != packets.PUBREC || a.PacketID != 7 {
 		t.Fatalf("got %v %d, want PUBREC 7", a.Kind, a.PacketID)
 	}
-	_ = pub.nc.Close() // before PUBREL
+	_ = pub.NC.Close() // before PUBREL
 	pub = dialRaw(t, addr)
 	pub.connect(connectPacket("pub2", false), packets.Success)
 	pub.send(&packets.Publish{QoS: 2, PacketID: 7, Dup: true, Topic: []byte("x"), Payload: []byte("once")})

@@ -60,7 +60,7 @@ func TestEnhancedAuthentication(t *testing.T) {
 	_, addr := startBroker(t, broker.WithAuthenticator(twoStep{}), broker.WithHooks(seen))
 	start := func(t *testing.T, method, answer string) (*rawClient, packets.Packet) {
 		c := dialRaw(t, addr)
-		c.v = packets.V5
+		c.V = packets.V5
 		p := connect5("ea", true)
 		p.Properties.AuthMethod, p.Properties.AuthData = []byte(method), []byte("hello")
 		p.Properties.Present.Add(packets.PropAuthMethod)

@@ -38,8 +38,8 @@ func BenchmarkFanout1000(b *testing.B) {
 							_, _ = nc.Write(ack)
 						}
 					}
-				}(c.nc, c.r)
-				_ = c.nc.SetReadDeadline(time.Time{})
+				}(c.NC, c.R)
+				_ = c.NC.SetReadDeadline(time.Time{})
 			}
 			payload := make([]byte, 64)
 			b.ReportAllocs()

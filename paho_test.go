@@ -118,7 +118,7 @@ func TestPahoWillOnAbnormalDisconnect(t *testing.T) {
 	p := connectPacket("device", true)
 	p.WillFlag, p.WillTopic, p.WillPayload, p.WillQoS = true, []byte("status/device"), []byte("offline"), 1
 	raw.connect(p, 0)
-	_ = raw.nc.Close() // abnormal: no DISCONNECT
+	_ = raw.NC.Close() // abnormal: no DISCONNECT
 	msgs := in.waitFor(t, 1)
 	if msgs[0].Topic() != "status/device" || string(msgs[0].Payload()) != "offline" {
 		t.Fatalf("will %s %s", msgs[0].Topic(), msgs[0].Payload())

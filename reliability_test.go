@@ -132,7 +132,7 @@ func TestTakeoverNeverSendsDisconnectBeforeConnack(t *testing.T) {
 func TestReasonCodeSurvivesClose(t *testing.T) {
 	_, addr := startBroker(t, broker.WithSysInterval(-1), broker.WithLimits(broker.Limits{ReceiveMaximum: 2}))
 	c := dialRaw(t, addr)
-	c.v = packets.V5
+	c.V = packets.V5
 	c.connect(connect5("flood", true), packets.Success)
 	writeErr := make(chan error, 1)
 	go func() {
@@ -142,7 +142,7 @@ func TestReasonCodeSurvivesClose(t *testing.T) {
 				p := &packets.Publish{QoS: 2, PacketID: uint16((i*100+j)%60000 + 1), Topic: []byte("f"), Payload: make([]byte, 100)}
 				b, _ = p.Append(b, packets.V5)
 			}
-			if _, err := c.nc.Write(b); err != nil {
+			if _, err := c.NC.Write(b); err != nil {
 				writeErr <- err
 				return
 			}
@@ -177,7 +177,7 @@ func TestReasonCodeSurvivesClose(t *testing.T) {
 func TestQueuesAreBoundedByBytes(t *testing.T) {
 	b, addr := startBroker(t, broker.WithSysInterval(-1), broker.WithLimits(broker.Limits{MaxQueuedBytes: 1 << 20, MaxPacketSize: 4 << 20}))
 	sub := dialRaw(t, addr)
-	sub.v = packets.V5
+	sub.V = packets.V5
 	cp := connect5("offline", true)
 	withExpiry(&cp.Properties, 3600)
 	sub.connect(cp, packets.Success)
@@ -190,7 +190,7 @@ func TestQueuesAreBoundedByBytes(t *testing.T) {
 		return nil
 	})
 	pub := dialRaw(t, addr)
-	pub.v = packets.V5
+	pub.V = packets.V5
 	pub.connect(connect5("pub", true), packets.Success)
 	for i := range 64 { // 64 x 64 KiB = 4 MiB offered
 		pub.send(&packets.Publish{QoS: 1, PacketID: uint16(i + 1), Topic: []byte("big/payload"), Payload: make([]byte, 64<<10)})
@@ -211,7 +211,7 @@ func TestQueuesAreBoundedByBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 	sub2 := dialRaw(t, addr)
-	sub2.v = packets.V5
+	sub2.V = packets.V5
 	cp2 := connect5("offline2", true)
 	withExpiry(&cp2.Properties, 3600)
 	sub2.connect(cp2, packets.Success)
@@ -272,7 +272,7 @@ func TestPendingConnectionsHaveTheirOwnLimit(t *testing.T) {
 		t.Fatal("PendingRefused not counted")
 	}
 	// One of the silent ones connects: a slot is free for a real client.
-	w := &rawClient{t: t, nc: idle[0], r: packets.NewReader(idle[0], 0), v: packets.V311}
+	w := dialRawConn(t, idle[0])
 	w.connect(connectPacket("late", true), packets.Success)
 	dialRaw(t, addr).connect(connectPacket("real", true), packets.Success)
 }
@@ -360,8 +360,8 @@ func TestAcksFlowWhileAClientStreams(t *testing.T) {
 				p := &packets.Publish{QoS: 1, PacketID: uint16(id), Topic: []byte("stream"), Payload: make([]byte, 50)}
 				b, _ = p.Append(b, packets.V311)
 			}
-			_ = c.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
-			if _, err := c.nc.Write(b); err != nil {
+			_ = c.NC.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			if _, err := c.NC.Write(b); err != nil {
 				return
 			}
 		}
@@ -391,8 +391,8 @@ func TestAClientThatDoesNotReadIsNotReadEither(t *testing.T) {
 	}
 	written := 0
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
-		_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
-		n, err := c.nc.Write(b)
+		_ = c.NC.SetWriteDeadline(time.Now().Add(time.Second))
+		n, err := c.NC.Write(b)
 		written += n
 		if err != nil {
 			// Blocked: the broker stopped reading from this client.
@@ -437,7 +437,7 @@ func TestEveryRetainedMessageReachesALargeSubscribe(t *testing.T) {
 	})
 	t.Run("QoS 1 with Receive Maximum 20", func(t *testing.T) {
 		c := dialRaw(t, addr)
-		c.v = packets.V5
+		c.V = packets.V5
 		cp := connect5("all1", true)
 		cp.Properties.ReceiveMaximum = 20
 		cp.Properties.Present.Add(packets.PropReceiveMaximum)
@@ -464,17 +464,17 @@ func TestEveryRetainedMessageReachesALargeSubscribe(t *testing.T) {
 func TestWillKeepsItsMessageExpiry(t *testing.T) {
 	_, addr := startBroker(t, broker.WithSysInterval(-1))
 	sub := dialRaw(t, addr)
-	sub.v = packets.V5
+	sub.V = packets.V5
 	sub.connect(connect5("will-sub", true), packets.Success)
 	sub.subscribe(1, "wills/#", 1)
 	w := dialRaw(t, addr)
-	w.v = packets.V5
+	w.V = packets.V5
 	cp := connect5("will-owner", true)
 	cp.WillFlag, cp.WillQoS, cp.WillTopic, cp.WillPayload = true, 1, []byte("wills/owner"), []byte("gone")
 	cp.WillProperties.MessageExpiry = 30
 	cp.WillProperties.Present.Add(packets.PropMessageExpiry)
 	w.connect(cp, packets.Success)
-	_ = w.nc.Close() // no DISCONNECT: the will goes out
+	_ = w.NC.Close() // no DISCONNECT: the will goes out
 	p := sub.expectPublish("wills/owner", "gone")
 	if !p.Properties.Present.Has(packets.PropMessageExpiry) || p.Properties.MessageExpiry == 0 || p.Properties.MessageExpiry > 30 {
 		t.Fatalf("will delivered with Message Expiry %v (present %v), want 1..30", p.Properties.MessageExpiry, p.Properties.Present.Has(packets.PropMessageExpiry))
@@ -502,14 +502,14 @@ func TestStorageOutageCostsOneTimeoutPerBatch(t *testing.T) {
 	})
 	_, addr := startBroker(t, broker.WithSysInterval(-1), broker.WithStorage(faulty), broker.WithLimits(broker.Limits{StorageTimeout: 200 * time.Millisecond}))
 	sub := dialRaw(t, addr)
-	sub.v = packets.V5
+	sub.V = packets.V5
 	cp := connect5("durable", true)
 	withExpiry(&cp.Properties, 3600)
 	sub.connect(cp, packets.Success)
 	sub.subscribe(1, "d/#", 1)
 
 	pub := dialRaw(t, addr)
-	pub.v = packets.V5
+	pub.V = packets.V5
 	pub.connect(connect5("d-pub", true), packets.Success)
 	outage.Store(true)
 	var burst []byte
@@ -560,7 +560,7 @@ func TestNewFailsOnAStoreThatDoesNotAnswer(t *testing.T) {
 func TestBrokerShedsLoadOverItsMemoryBudget(t *testing.T) {
 	b, addr := startBroker(t, broker.WithSysInterval(-1), broker.WithLimits(broker.Limits{MaxQueuedBytesTotal: 1 << 20}))
 	sub := dialRaw(t, addr)
-	sub.v = packets.V5
+	sub.V = packets.V5
 	cp := connect5("hoarder", false)
 	withExpiry(&cp.Properties, 3600)
 	sub.connect(cp, packets.Success)
@@ -568,7 +568,7 @@ func TestBrokerShedsLoadOverItsMemoryBudget(t *testing.T) {
 	sub.send(&packets.Disconnect{})
 
 	pub := dialRaw(t, addr)
-	pub.v = packets.V5
+	pub.V = packets.V5
 	pub.connect(connect5("h-pub", true), packets.Success)
 	for i := range 40 { // 40 x 64 KiB = 2.5 MiB held for the offline session
 		pub.send(&packets.Publish{QoS: 1, PacketID: uint16(i + 1), Topic: []byte("h/x"), Payload: make([]byte, 64<<10)})
@@ -590,7 +590,7 @@ func TestBrokerShedsLoadOverItsMemoryBudget(t *testing.T) {
 
 	// The hoarder comes back and reads everything: shedding ends.
 	back := dialRaw(t, addr)
-	back.v = packets.V5
+	back.V = packets.V5
 	cp2 := connect5("hoarder", false)
 	withExpiry(&cp2.Properties, 3600)
 	back.connect(cp2, packets.Success)

@@ -65,7 +65,7 @@ func TestSharedSubscriptionRedistributesOnDisconnect(t *testing.T) {
 	for i := range 5 { // sticky: all to the first member, which acknowledges none
 		first.expectPublish("work", fmt.Sprint(i))
 	}
-	_ = first.nc.Close()
+	_ = first.NC.Close()
 	for i := range 5 {
 		p := second.expectPublish("work", fmt.Sprint(i))
 		second.send(&packets.Ack{Kind: packets.PUBACK, PacketID: p.PacketID})

@@ -131,7 +131,7 @@ func TestV5ServerKeepAliveAndWillProperties(t *testing.T) {
 	if !ack.Properties.Present.Has(packets.PropServerKeepAlive) || ack.Properties.ServerKeepAlive != 10 {
 		t.Fatalf("server keep alive %v %d, want 10", ack.Properties.Present.Has(packets.PropServerKeepAlive), ack.Properties.ServerKeepAlive)
 	}
-	_ = c.nc.Close()
+	_ = c.NC.Close()
 	got := w.expectPublish("lw/ka", "bye")
 	if string(got.Properties.ContentType) != "text/plain" || len(got.Properties.User) != 1 || string(got.Properties.User[0].Value) != "v" {
 		t.Fatalf("will properties %+v", got.Properties)

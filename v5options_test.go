@@ -9,7 +9,7 @@ import (
 )
 
 func sub5(c *rawClient, id uint16, subID uint32, subs ...packets.Subscription) *packets.Suback {
-	c.t.Helper()
+	c.T.Helper()
 	s := &packets.Subscribe{PacketID: id, Subscriptions: subs}
 	if subID != 0 {
 		s.Properties.SubscriptionIDs = []uint32{subID}
@@ -112,18 +112,18 @@ func TestV5WillDelayAndDisconnectWithWill(t *testing.T) {
 	p.WillProperties.WillDelay = 1
 	p.WillProperties.Present.Add(packets.PropWillDelay)
 	c.connect(p, packets.Success)
-	_ = c.nc.Close()
+	_ = c.NC.Close()
 	c = dialRaw(t, addr)
 	c.connect(connect5("delayed", false), packets.Success)
 	if pk, err := w.tryNext(1500 * time.Millisecond); err == nil {
 		t.Fatalf("suppressed will sent: %#v", pk)
 	}
 	// Delayed will, not resumed: sent after the delay.
-	_ = c.nc.Close()
+	_ = c.NC.Close()
 	c = dialRaw(t, addr)
 	c.connect(p, packets.Success) // sets the will again
 	start := time.Now()
-	_ = c.nc.Close()
+	_ = c.NC.Close()
 	w.expectPublish("will/delayed", "late")
 	if d := time.Since(start); d < 900*time.Millisecond {
 		t.Fatalf("will sent after %v, before its 1 s delay", d)

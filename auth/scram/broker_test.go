@@ -6,14 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"testing"
-	"time"
 
 	xdg "github.com/xdg-go/scram"
 
 	"github.com/ternmq/broker"
 	"github.com/ternmq/broker/auth/scram"
+	"github.com/ternmq/broker/internal/mqtttest"
 	"github.com/ternmq/broker/listeners/tcp"
 	"github.com/ternmq/broker/packets"
 )
@@ -38,51 +37,13 @@ func startBroker(t *testing.T, a *scram.Authenticator) string {
 }
 
 // mqttClient is a raw MQTT client over a real socket.
-type mqttClient struct {
-	t  *testing.T
-	nc net.Conn
-	r  *packets.Reader
-	v  packets.Version
-}
+type mqttClient struct{ *mqtttest.Conn }
 
 func dial(t *testing.T, addr string, v packets.Version) *mqttClient {
 	t.Helper()
-	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = nc.Close() })
-	return &mqttClient{t: t, nc: nc, r: packets.NewReader(nc, 0), v: v}
-}
-
-func (c *mqttClient) send(p packets.Packet) {
-	c.t.Helper()
-	b, err := p.Append(nil, c.v)
-	if err != nil {
-		c.t.Fatalf("encode %v: %v", p.Type(), err)
-	}
-	_ = c.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	if _, err := c.nc.Write(b); err != nil {
-		c.t.Fatalf("write: %v", err)
-	}
-}
-
-func (c *mqttClient) next() packets.Packet {
-	c.t.Helper()
-	p, err := c.tryNext()
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	return p
-}
-
-func (c *mqttClient) tryNext() (packets.Packet, error) {
-	_ = c.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
-	fh, body, err := c.r.Next()
-	if err != nil {
-		return nil, fmt.Errorf("read: %w", err)
-	}
-	return packets.Decode(fh, append([]byte(nil), body...), c.v)
+	c := mqtttest.Dial(t, addr)
+	c.V = v
+	return &mqttClient{c}
 }
 
 func authPacket(code packets.ReasonCode, data string) *packets.Auth {
@@ -99,29 +60,29 @@ func authPacket(code packets.ReasonCode, data string) *packets.Auth {
 // client has verified any server-final-message in it. A connection closed
 // instead is a nil packet and the read error.
 func (c *mqttClient) scramRound(user, password string, start func(first string) packets.Packet) (packets.Packet, error) {
-	c.t.Helper()
+	c.T.Helper()
 	client, err := xdg.SHA256.NewClient(user, password, "")
 	if err != nil {
-		c.t.Fatal(err)
+		c.T.Fatal(err)
 	}
 	conv := client.NewConversation()
 	first, err := conv.Step("")
 	if err != nil {
-		c.t.Fatal(err)
+		c.T.Fatal(err)
 	}
-	c.send(start(first))
-	a, ok := c.next().(*packets.Auth)
+	c.Send(start(first))
+	a, ok := c.Next().(*packets.Auth)
 	if !ok || a.ReasonCode != packets.ContinueAuthentication || string(a.Properties.AuthMethod) != scram.Method {
-		c.t.Fatalf("got %#v, want AUTH 0x18 with the server-first-message", a)
+		c.T.Fatalf("got %#v, want AUTH 0x18 with the server-first-message", a)
 	}
 	final, err := conv.Step(string(a.Properties.AuthData))
 	if err != nil {
-		c.t.Fatalf("client refused the server-first-message %q: %v", a.Properties.AuthData, err)
+		c.T.Fatalf("client refused the server-first-message %q: %v", a.Properties.AuthData, err)
 	}
-	c.send(authPacket(packets.ContinueAuthentication, final))
-	end, err := c.tryNext()
+	c.Send(authPacket(packets.ContinueAuthentication, final))
+	end, err := c.TryNext(mqtttest.Timeout)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read: %w", err)
 	}
 	var serverFinal []byte
 	switch p := end.(type) {
@@ -174,8 +135,8 @@ func TestBrokerSCRAM(t *testing.T) {
 		if a, ok := end.(*packets.Auth); !ok || a.ReasonCode != packets.Success {
 			t.Fatalf("got %#v, want AUTH 0x00", end)
 		}
-		c.send(&packets.Pingreq{})
-		if _, ok := c.next().(*packets.Pingresp); !ok {
+		c.Send(&packets.Pingreq{})
+		if _, ok := c.Next().(*packets.Pingresp); !ok {
 			t.Fatal("no PINGRESP after re-authentication")
 		}
 		// A wrong password on re-authentication ends the connection
@@ -208,9 +169,9 @@ func TestBrokerSCRAM(t *testing.T) {
 			want     packets.ReasonCode
 		}{{"secret", packets.Success}, {"guess", packets.BadUserNameOrPassword}} {
 			c := dial(t, addr, packets.V5)
-			c.send(&packets.Connect{Version: packets.V5, ClientID: []byte("plain"), CleanStart: true,
+			c.Send(&packets.Connect{Version: packets.V5, ClientID: []byte("plain"), CleanStart: true,
 				UsernameFlag: true, Username: []byte("alice"), PasswordFlag: true, Password: []byte(tc.password)})
-			if ack, ok := c.next().(*packets.Connack); !ok || ack.ReasonCode != tc.want {
+			if ack, ok := c.Next().(*packets.Connack); !ok || ack.ReasonCode != tc.want {
 				t.Fatalf("password %q: got %#v, want CONNACK %v", tc.password, ack, tc.want)
 			}
 		}
@@ -219,8 +180,8 @@ func TestBrokerSCRAM(t *testing.T) {
 		c := dial(t, addr, packets.V5)
 		p := scramConnect("alice")("n,,n=alice,r=abc").(*packets.Connect)
 		p.Properties.AuthMethod = []byte("SCRAM-SHA-1")
-		c.send(p)
-		if ack, ok := c.next().(*packets.Connack); !ok || ack.ReasonCode != packets.BadAuthenticationMethod {
+		c.Send(p)
+		if ack, ok := c.Next().(*packets.Connack); !ok || ack.ReasonCode != packets.BadAuthenticationMethod {
 			t.Fatalf("got %#v, want CONNACK 0x8C", ack)
 		}
 	})

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,9 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ternmq/broker/internal/etcdtest"
 	"github.com/ternmq/broker/packets"
-	"go.etcd.io/etcd/server/v3/embed"
-	"go.uber.org/zap"
 )
 
 // TestCrashLosesNothing runs mqttd on bolt storage (sync: batch, whose
@@ -41,7 +39,7 @@ func TestCrashLosesNothingEtcd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills the daemon")
 	}
-	endpoint := startEtcd(t)
+	endpoint := etcdtest.Start(t)
 	crashScenario(t, fmt.Sprintf("storage:\n  type: etcd\n  etcd:\n    endpoints: [%q]\n    prefix: /crash-test/\n", endpoint))
 }
 
@@ -283,32 +281,6 @@ func TestCorruptBoltFileIsAClearError(t *testing.T) {
 	}
 }
 
-// startEtcd runs an etcd server inside the test process and returns its
-// client URL.
-func startEtcd(t *testing.T) string {
-	t.Helper()
-	cfg := embed.NewConfig()
-	cfg.Dir = t.TempDir()
-	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
-	cfg.UnsafeNoFsync = true
-	cfg.TickMs, cfg.ElectionMs = 10, 100
-	u, _ := url.Parse("http://127.0.0.1:0")
-	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*u}, []url.URL{*u}
-	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*u}, []url.URL{*u}
-	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
-	e, err := embed.StartEtcd(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Close)
-	select {
-	case <-e.Server.ReadyNotify():
-	case <-time.After(30 * time.Second):
-		t.Fatal("embedded etcd not ready")
-	}
-	return "http://" + e.Clients[0].Addr().String()
-}
-
 // TestEtcdUnreachableIsAClearError: mqttd with an etcd nobody listens on
 // stops within its dial timeout with an error naming the storage.
 func TestEtcdUnreachableIsAClearError(t *testing.T) {
@@ -345,7 +317,7 @@ func TestTwoBrokersShareSessionsOnEtcd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the daemon")
 	}
-	endpoint := startEtcd(t)
+	endpoint := etcdtest.Start(t)
 	bin := buildMqttd(t)
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "tern.yaml")
@@ -426,7 +398,7 @@ func TestTakeoverAcrossBrokers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the daemon")
 	}
-	endpoint := startEtcd(t)
+	endpoint := etcdtest.Start(t)
 	bin := buildMqttd(t)
 	conf := filepath.Join(t.TempDir(), "tern.yaml")
 	writeFile(t, conf, fmt.Sprintf("listeners:\n  - type: tcp\n    address: 127.0.0.1:0\nstorage:\n  type: etcd\n  etcd:\n    endpoints: [%q]\n    prefix: /takeover/\n", endpoint))

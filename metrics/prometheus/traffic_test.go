@@ -14,6 +14,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/ternmq/broker"
+	"github.com/ternmq/broker/internal/mqtttest"
 	"github.com/ternmq/broker/listeners/tcp"
 	"github.com/ternmq/broker/packets"
 )
@@ -114,25 +115,24 @@ func TestMetricsUnderClientTraffic(t *testing.T) {
 	for _, qos := range []byte{1, 2} {
 		topic := fmt.Sprintf("retry/%d", qos)
 		r := dialRaw(t, addr, "retry"+topic, false)
-		r.send(&packets.Subscribe{PacketID: 1, Subscriptions: []packets.Subscription{{Filter: []byte(topic), QoS: qos}}})
-		r.want(packets.SUBACK)
+		r.Subscribe(1, topic, qos)
 		wait(t, pub.Publish(topic, qos, false, "again"))
-		if p := r.publish(); p.Dup {
+		if p := r.NextPublish(); p.Dup {
 			t.Fatal("first delivery has DUP set")
 		}
-		r.close()
+		_ = r.NC.Close()
 		r = dialRaw(t, addr, "retry"+topic, false)
-		if p := r.publish(); !p.Dup || p.QoS != qos {
+		if p := r.NextPublish(); !p.Dup || p.QoS != qos {
 			t.Fatalf("resend: dup %v qos %d", p.Dup, p.QoS)
 		}
 		eventually(fmt.Sprintf("mqtt_qos%d_retries_total", qos), 1)
-		r.close()
+		_ = r.NC.Close()
 	}
 
 	// A malformed packet closes the connection: a protocol error.
 	raw := dialRaw(t, addr, "broken", true)
-	raw.write([]byte{0x00, 0x00}) // packet type 0 is reserved [MQTT-2.1.2]
-	raw.waitClosed()
+	raw.Write([]byte{0x00, 0x00}) // packet type 0 is reserved [MQTT-2.1.2]
+	raw.ExpectClosed()
 	checkFor(t, 5*time.Second, func() error {
 		if got := val("mqtt_protocol_errors_total", tcpL...); got != 1 {
 			return fmt.Errorf("mqtt_protocol_errors_total = %v, want 1", got)
@@ -312,81 +312,10 @@ func wait(t *testing.T, tok mqtt.Token) {
 	}
 }
 
-// rawClient speaks MQTT 3.1.1 packet by packet.
-type rawClient struct {
-	t  *testing.T
-	nc net.Conn
-	r  *packets.Reader
-}
-
-// dialRaw connects and completes CONNECT/CONNACK with client id.
-func dialRaw(t *testing.T, addr, id string, clean bool) *rawClient {
+// dialRaw connects a raw MQTT 3.1.1 client with client id.
+func dialRaw(t *testing.T, addr, id string, clean bool) *mqtttest.Conn {
 	t.Helper()
-	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = nc.Close() })
-	c := &rawClient{t: t, nc: nc, r: packets.NewReader(nc, 0)}
-	c.send(&packets.Connect{Version: packets.V311, ClientID: []byte(id), CleanStart: clean, KeepAlive: 60})
-	c.want(packets.CONNACK)
+	c := mqtttest.Dial(t, addr)
+	c.Connect(&packets.Connect{Version: packets.V311, ClientID: []byte(id), CleanStart: clean, KeepAlive: 60}, packets.Success)
 	return c
 }
-
-func (c *rawClient) write(b []byte) {
-	c.t.Helper()
-	_ = c.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	if _, err := c.nc.Write(b); err != nil {
-		c.t.Fatal(err)
-	}
-}
-
-func (c *rawClient) send(p packets.Packet) {
-	c.t.Helper()
-	b, err := p.Append(nil, packets.V311)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	c.write(b)
-}
-
-func (c *rawClient) next() (packets.FixedHeader, []byte) {
-	c.t.Helper()
-	_ = c.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
-	fh, body, err := c.r.Next()
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	return fh, append([]byte(nil), body...)
-}
-
-func (c *rawClient) want(typ packets.Type) {
-	c.t.Helper()
-	if fh, _ := c.next(); fh.Type != typ {
-		c.t.Fatalf("got %v, want %v", fh.Type, typ)
-	}
-}
-
-func (c *rawClient) publish() *packets.Publish {
-	c.t.Helper()
-	fh, body := c.next()
-	if fh.Type != packets.PUBLISH {
-		c.t.Fatalf("got %v, want PUBLISH", fh.Type)
-	}
-	var p packets.Publish
-	if err := p.Decode(fh.Flags, body, packets.V311); err != nil {
-		c.t.Fatal(err)
-	}
-	return &p
-}
-
-// waitClosed reads until the broker closes the connection.
-func (c *rawClient) waitClosed() {
-	c.t.Helper()
-	_ = c.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if _, err := io.Copy(io.Discard, c.nc); err != nil {
-		c.t.Fatalf("connection not closed: %v", err)
-	}
-}
-
-func (c *rawClient) close() { _ = c.nc.Close() }

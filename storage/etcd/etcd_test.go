@@ -5,16 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
 
+	"github.com/ternmq/broker/internal/etcdtest"
 	"github.com/ternmq/broker/storage"
 	"github.com/ternmq/broker/storage/storagetest"
 )
@@ -28,34 +27,13 @@ func TestMain(m *testing.M) {
 
 // runWithEtcd starts one embedded etcd, runs the tests and stops it.
 func runWithEtcd(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "tern-etcd-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	cfg := embed.NewConfig()
-	cfg.Dir = dir
-	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
-	cfg.UnsafeNoFsync = true
-	cfg.TickMs, cfg.ElectionMs = 10, 100
-	u, _ := url.Parse("http://127.0.0.1:0")
-	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*u}, []url.URL{*u}
-	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*u}, []url.URL{*u}
-	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
-	e, err := embed.StartEtcd(cfg)
+	ep, stop, err := etcdtest.StartServer()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting etcd:", err)
 		return 1
 	}
-	defer e.Close()
-	select {
-	case <-e.Server.ReadyNotify():
-	case <-time.After(30 * time.Second):
-		fmt.Fprintln(os.Stderr, "etcd not ready after 30s")
-		return 1
-	}
-	endpoint = "http://" + e.Clients[0].Addr().String()
+	defer stop()
+	endpoint = ep
 	return m.Run()
 }
 

@@ -2,7 +2,6 @@ package etcd
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ternmq/broker"
+	"github.com/ternmq/broker/internal/mqtttest"
 	"github.com/ternmq/broker/listeners/tcp"
 	"github.com/ternmq/broker/packets"
 )
@@ -74,13 +74,13 @@ func TestBrokerSurvivesEtcdLoss(t *testing.T) {
 	addr := l.Addr().String()
 
 	sub := mqtt5(t, addr, "keeper", false)
-	sub.send(t, &packets.Subscribe{PacketID: 1, Subscriptions: []packets.Subscription{{Filter: []byte("safe"), QoS: 1}}})
-	sub.next(t)
-	sub.send(t, &packets.Disconnect{})
+	sub.Send(&packets.Subscribe{PacketID: 1, Subscriptions: []packets.Subscription{{Filter: []byte("safe"), QoS: 1}}})
+	next(t, sub)
+	sub.Send(&packets.Disconnect{})
 	pub := mqtt5(t, addr, "pub", true)
 	publish := func(id uint16, payload string) packets.ReasonCode {
-		pub.send(t, &packets.Publish{QoS: 1, PacketID: id, Topic: []byte("safe"), Payload: []byte(payload)})
-		a, ok := pub.next(t).(*packets.Ack)
+		pub.Send(&packets.Publish{QoS: 1, PacketID: id, Topic: []byte("safe"), Payload: []byte(payload)})
+		a, ok := next(t, pub).(*packets.Ack)
 		if !ok || a.Kind != packets.PUBACK {
 			t.Fatalf("got %#v, want PUBACK", a)
 		}
@@ -109,11 +109,11 @@ func TestBrokerSurvivesEtcdLoss(t *testing.T) {
 	}
 	sub = mqtt5(t, addr, "keeper", false)
 	for _, want := range []string{"before", "after"} {
-		p, ok := sub.next(t).(*packets.Publish)
+		p, ok := next(t, sub).(*packets.Publish)
 		if !ok || string(p.Payload) != want {
 			t.Fatalf("got %#v, want %q", p, want)
 		}
-		sub.send(t, &packets.Ack{Kind: packets.PUBACK, PacketID: p.PacketID})
+		sub.Send(&packets.Ack{Kind: packets.PUBACK, PacketID: p.PacketID})
 	}
 }
 
@@ -126,49 +126,27 @@ func freePort(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-type v5client struct {
-	nc net.Conn
-	r  *packets.Reader
-}
-
-func mqtt5(t *testing.T, addr, id string, clean bool) *v5client {
-	nc, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = nc.Close() })
-	c := &v5client{nc: nc, r: packets.NewReader(nc, 0)}
+// mqtt5 connects a raw MQTT 5 client with client id; a session that is not
+// clean lasts an hour.
+func mqtt5(t *testing.T, addr, id string, clean bool) *mqtttest.Conn {
+	t.Helper()
+	c := mqtttest.Dial(t, addr)
 	p := &packets.Connect{Version: packets.V5, ClientID: []byte(id), CleanStart: clean, KeepAlive: 60}
 	if !clean {
 		p.Properties.SessionExpiry = 3600
 		p.Properties.Present.Add(packets.PropSessionExpiry)
 	}
-	c.send(t, p)
-	if ack, ok := c.next(t).(*packets.Connack); !ok || ack.ReasonCode != packets.Success {
-		t.Fatalf("CONNACK %#v", ack)
-	}
+	c.Connect(p, packets.Success)
 	return c
 }
 
-func (c *v5client) send(t *testing.T, p packets.Packet) {
-	out, err := p.Append(nil, packets.V5)
+// next reads the next packet, waiting longer than mqtttest does: etcd may
+// be coming back.
+func next(t *testing.T, c *mqtttest.Conn) packets.Packet {
+	t.Helper()
+	p, err := c.TryNext(10 * time.Second)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if _, err := c.nc.Write(out); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func (c *v5client) next(t *testing.T) packets.Packet {
-	_ = c.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
-	fh, body, err := c.r.Next()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := packets.Decode(fh, append([]byte(nil), body...), packets.V5)
-	if err != nil {
-		t.Fatal(fmt.Errorf("decoding %v: %w", fh.Type, err))
 	}
 	return p
 }
