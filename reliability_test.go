@@ -613,7 +613,7 @@ func TestBrokerShedsLoadOverItsMemoryBudget(t *testing.T) {
 func TestTopicAliasesAreBoundedByBytes(t *testing.T) {
 	_, addr := startBroker(t, broker.WithSysInterval(-1))
 	c := dialRaw(t, addr)
-	c.v = packets.V5
+	c.V = packets.V5
 	ack := c.connect(connect5("aliaser", true), packets.Success)
 	if max := ack.Properties.TopicAliasMaximum; max != 10 {
 		t.Fatalf("Topic Alias Maximum %d, want 10", max)
