@@ -77,7 +77,7 @@ func (a *ACL) Authorize(_ context.Context, c *broker.ClientInfo, acc broker.Acce
 func dollarWritable(topic string) bool {
 	switch {
 	case strings.HasPrefix(topic, "$SYS"):
-		return filters.Match("$SYS/broker/connection/+/state", topic)
+		return topics.Match("$SYS/broker/connection/+/state", topic)
 	case strings.HasPrefix(topic, "$share"):
 		return false
 	}
@@ -103,7 +103,7 @@ func (rs *rules) check(c *broker.ClientInfo, topic string, want access) bool {
 		if topic[0] == '$' && r.filter[0] != '$' {
 			continue
 		}
-		if filters.Match(r.filter, topic) {
+		if topics.Match(r.filter, topic) {
 			if r.access == accessDeny {
 				return false
 			}
@@ -120,7 +120,7 @@ func (rs *rules) check(c *broker.ClientInfo, topic string, want access) bool {
 	}
 	for _, p := range rs.patterns {
 		f, ok := p.expand(c)
-		if !ok || !filters.Match(f, topic) {
+		if !ok || !topics.Match(f, topic) {
 			continue
 		}
 		if p.access == accessDeny {

@@ -2,33 +2,6 @@ package filters
 
 import "strings"
 
-// Match reports whether filter matches the topic name.
-func Match(filter, topic string) bool {
-	if filter == "" || topic == "" {
-		return false
-	}
-	if topic[0] == '$' && (filter[0] == '+' || filter[0] == '#') {
-		return false
-	}
-	for {
-		f, frest, fmore := strings.Cut(filter, "/")
-		t, trest, tmore := strings.Cut(topic, "/")
-		switch {
-		case f == "#":
-			return !fmore
-		case f != "+" && f != t:
-			return false
-		}
-		switch {
-		case !fmore:
-			return !tmore
-		case !tmore:
-			return frest == "#" // "a/#" matches "a"
-		}
-		filter, topic = frest, trest
-	}
-}
-
 // Covers reports whether every topic that inner matches is also matched
 // by outer: "a/#" covers "a/+/c", "+/b" covers "x/b", "a/+" does not cover
 // "a/#" (which matches "a").

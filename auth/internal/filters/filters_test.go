@@ -2,6 +2,7 @@ package filters
 
 import (
 	"fmt"
+	"github.com/ternmq/broker/topics"
 	"testing"
 )
 
@@ -42,7 +43,7 @@ func TestCoversAgreesWithMatch(t *testing.T) {
 		for _, inner := range someFilters {
 			want := true
 			for _, topic := range topicsUniverse {
-				if Match(inner, topic) && !Match(outer, topic) {
+				if topics.Match(inner, topic) && !topics.Match(outer, topic) {
 					want = false
 					break
 				}
@@ -60,7 +61,7 @@ func TestOverlapAgreesWithMatch(t *testing.T) {
 		for _, b := range someFilters {
 			want := false
 			for _, topic := range topicsUniverse {
-				if Match(a, topic) && Match(b, topic) {
+				if topics.Match(a, topic) && topics.Match(b, topic) {
 					want = true
 					break
 				}
@@ -68,32 +69,6 @@ func TestOverlapAgreesWithMatch(t *testing.T) {
 			if got := Overlap(a, b); got != want {
 				t.Errorf("Overlap(%q, %q) = %v, want %v", a, b, got, want)
 			}
-		}
-	}
-}
-
-// TestMatch pins the MQTT matching rules [MQTT-4.7.1-2, MQTT-4.7.1-3,
-// MQTT-4.7.2-1].
-func TestMatch(t *testing.T) {
-	cases := []struct {
-		filter, topic string
-		want          bool
-	}{
-		{"a/#", "a", true},
-		{"a/#", "a/b/c", true},
-		{"a/+", "a", false},
-		{"a/+", "a/", true},
-		{"+/+", "/a", true},
-		{"#", "$SYS/x", false},
-		{"+/x", "$SYS/x", false},
-		{"$SYS/#", "$SYS/x", true},
-		{"$share/g/a", "a", false}, // no shared-subscription meaning here
-		{"", "a", false},
-		{"a", "", false},
-	}
-	for _, c := range cases {
-		if got := Match(c.filter, c.topic); got != c.want {
-			t.Errorf("Match(%q, %q) = %v, want %v", c.filter, c.topic, got, c.want)
 		}
 	}
 }

@@ -99,7 +99,7 @@ func (p pattern) expand(c *broker.ClientInfo) (string, expansion) {
 func matchAny(ps []pattern, c *broker.ClientInfo, topic string, deny bool) bool {
 	for _, p := range ps {
 		f, e := p.expand(c)
-		if e == dangerous && deny || e == expanded && filters.Match(f, topic) {
+		if e == dangerous && deny || e == expanded && topics.Match(f, topic) {
 			return true
 		}
 	}
