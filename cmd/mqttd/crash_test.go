@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/ternmq/broker/internal/mqtttest"
 	"net"
 	"os"
 	"os/exec"
@@ -180,82 +181,50 @@ func buildMqttd(t *testing.T) string {
 	return builtBin
 }
 
-// mqttConn is a minimal MQTT 3.1.1 client for the crash test.
-type mqttConn struct {
-	t  *testing.T
-	nc net.Conn
-	r  *packets.Reader
-}
+// mqttConn is the shared raw client (internal/mqtttest) with the crash
+// tests' longer wait: the broker it talks to may be restarting.
+type mqttConn struct{ *mqtttest.Conn }
+
+// crashWait bounds each read and write of the crash tests.
+const crashWait = 30 * time.Second
 
 // dialMQTT connects with client id; extra, if not nil, supplies will fields.
 func dialMQTT(t *testing.T, addr, id string, clean bool, extra *packets.Connect) *mqttConn {
 	t.Helper()
-	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = nc.Close() })
-	c := &mqttConn{t: t, nc: nc, r: packets.NewReader(nc, 0)}
+	c := &mqttConn{mqtttest.Dial(t, addr)}
+	c.Wait = crashWait
 	p := packets.Connect{}
 	if extra != nil {
 		p = *extra
 	}
 	p.Version, p.ClientID, p.CleanStart, p.KeepAlive = packets.V311, []byte(id), clean, 60
-	c.send(&p)
-	c.want(packets.CONNACK)
+	c.Connect(&p, packets.Success)
 	return c
 }
 
-func (c *mqttConn) write(b []byte) {
-	_ = c.nc.SetWriteDeadline(time.Now().Add(30 * time.Second))
-	if _, err := c.nc.Write(b); err != nil {
-		c.t.Error(err)
-	}
-}
+func (c *mqttConn) write(b []byte)                      { c.Write(b) }
+func (c *mqttConn) send(p packets.Packet)               { c.Send(p) }
+func (c *mqttConn) close()                              { _ = c.NC.Close() }
+func (c *mqttConn) publish(*testing.T) *packets.Publish { return c.NextPublish() }
 
-func (c *mqttConn) send(p packets.Packet) {
-	b, err := p.Append(nil, packets.V311)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	c.write(b)
-}
-
+// expect reads the next packet and reports an error unless it is of type typ.
 func (c *mqttConn) expect(typ packets.Type) error {
-	_ = c.nc.SetReadDeadline(time.Now().Add(30 * time.Second))
-	fh, _, err := c.r.Next()
+	p, err := c.TryNext(crashWait)
 	if err != nil {
 		return fmt.Errorf("waiting for %v: %w", typ, err)
 	}
-	if fh.Type != typ {
-		return fmt.Errorf("got %v, want %v", fh.Type, typ)
+	if p.Type() != typ {
+		return fmt.Errorf("got %v, want %v", p.Type(), typ)
 	}
 	return nil
 }
 
 func (c *mqttConn) want(typ packets.Type) {
-	c.t.Helper()
+	c.T.Helper()
 	if err := c.expect(typ); err != nil {
-		c.t.Fatal(err)
+		c.T.Fatal(err)
 	}
 }
-
-// publish reads the next packet, which must be a PUBLISH; the result owns its bytes.
-func (c *mqttConn) publish(t *testing.T) *packets.Publish {
-	t.Helper()
-	_ = c.nc.SetReadDeadline(time.Now().Add(30 * time.Second))
-	fh, body, err := c.r.Next()
-	if err != nil || fh.Type != packets.PUBLISH {
-		t.Fatalf("want PUBLISH, got %v %v", fh.Type, err)
-	}
-	var p packets.Publish
-	if err := p.Decode(fh.Flags, append([]byte(nil), body...), packets.V311); err != nil {
-		t.Fatal(err)
-	}
-	return &p
-}
-
-func (c *mqttConn) close() { _ = c.nc.Close() }
 
 func osMkdirTemp() (string, error) { return os.MkdirTemp("", "mqttd-test-") }
 
@@ -343,26 +312,11 @@ func TestTwoBrokersShareSessionsOnEtcd(t *testing.T) {
 	}
 	<-a.done
 
-	nc, err := net.DialTimeout("tcp", addrB, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
+	rc := &mqttConn{mqtttest.Dial(t, addrB)}
+	rc.Wait = crashWait
+	if ack := rc.Connect(&packets.Connect{Version: packets.V311, ClientID: []byte("roamer"), KeepAlive: 60}, packets.Success); !ack.SessionPresent {
+		t.Fatal("session present = false on broker B")
 	}
-	t.Cleanup(func() { _ = nc.Close() })
-	r := packets.NewReader(nc, 0)
-	out, _ := (&packets.Connect{Version: packets.V311, ClientID: []byte("roamer"), KeepAlive: 60}).Append(nil, packets.V311)
-	if _, err := nc.Write(out); err != nil {
-		t.Fatal(err)
-	}
-	_ = nc.SetReadDeadline(time.Now().Add(10 * time.Second))
-	fh, body, err := r.Next()
-	if err != nil || fh.Type != packets.CONNACK {
-		t.Fatalf("CONNACK: %v %v", fh.Type, err)
-	}
-	var ack packets.Connack
-	if err := ack.Decode(fh.Flags, body, packets.V311); err != nil || !ack.SessionPresent {
-		t.Fatalf("session present = %v (%v) on broker B", ack.SessionPresent, err)
-	}
-	rc := &mqttConn{t: t, nc: nc, r: r}
 	for k := range 100 {
 		p := rc.publish(t)
 		if string(p.Payload) != fmt.Sprint(k) {

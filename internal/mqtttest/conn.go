@@ -26,6 +26,17 @@ type Conn struct {
 	// V is the protocol version packets are encoded and decoded with:
 	// MQTT 3.1.1 until Connect sends another.
 	V packets.Version
+	// Wait bounds each read and write; zero means Timeout. Tests that
+	// drive broker processes through restarts set it longer.
+	Wait time.Duration
+}
+
+// wait is the bound of one read or write.
+func (c *Conn) wait() time.Duration {
+	if c.Wait > 0 {
+		return c.Wait
+	}
+	return Timeout
 }
 
 // Dial connects to addr over TCP; the connection is closed when the test
@@ -58,7 +69,7 @@ func Pipe(t testing.TB, serve func(net.Conn)) *Conn {
 // Write writes b as it is.
 func (c *Conn) Write(b []byte) {
 	c.T.Helper()
-	_ = c.NC.SetWriteDeadline(time.Now().Add(Timeout))
+	_ = c.NC.SetWriteDeadline(time.Now().Add(c.wait()))
 	if _, err := c.NC.Write(b); err != nil {
 		c.T.Fatalf("write: %v", err)
 	}
@@ -78,7 +89,7 @@ func (c *Conn) Send(p packets.Packet) {
 func (c *Conn) Expect(want []byte) {
 	c.T.Helper()
 	got := make([]byte, len(want))
-	_ = c.NC.SetReadDeadline(time.Now().Add(Timeout))
+	_ = c.NC.SetReadDeadline(time.Now().Add(c.wait()))
 	if _, err := io.ReadFull(c.NC, got); err != nil {
 		c.T.Fatalf("reading % x: %v", want, err)
 	}
@@ -90,7 +101,7 @@ func (c *Conn) Expect(want []byte) {
 // Next reads and decodes the next packet.
 func (c *Conn) Next() packets.Packet {
 	c.T.Helper()
-	p, err := c.TryNext(Timeout)
+	p, err := c.TryNext(c.wait())
 	if err != nil {
 		c.T.Fatalf("reading packet: %v", err)
 	}
@@ -112,7 +123,7 @@ func (c *Conn) TryNext(d time.Duration) (packets.Packet, error) {
 // whatever it sends before.
 func (c *Conn) ExpectClosed() {
 	c.T.Helper()
-	_ = c.NC.SetReadDeadline(time.Now().Add(Timeout))
+	_ = c.NC.SetReadDeadline(time.Now().Add(c.wait()))
 	buf := make([]byte, 256)
 	for {
 		_, err := c.NC.Read(buf)
