@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -33,6 +34,9 @@ import (
 // (MQTT 5: 0x8B), persist session state, close storage; run then returns
 // nil and mqttd exits 0.
 func run(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
+	if cfg.Limits.MemoryLimit > 0 {
+		debug.SetMemoryLimit(cfg.Limits.MemoryLimit) // before New: the broker's budget derives from it
+	}
 	for _, w := range cfg.Warnings {
 		logger.Warn("configuration: " + w)
 	}
@@ -199,6 +203,7 @@ func brokerLimits(l config.Limits) broker.Limits {
 		MaxConnections:        unlimited(l.MaxConnections),
 		MaxPendingConnections: unlimited(l.MaxPending),
 		MaxQueuedBytes:        unlimited(l.MaxQueuedBytes),
+		MaxQueuedBytesTotal:   l.MaxQueuedBytesTotal, // 0: from the memory limit (run sets it first)
 		MaxAliasBytes:         unlimited(l.MaxAliasBytes),
 		MaxPacketSize:         l.MaxPacketSize,
 		ReceiveMaximum:        l.ReceiveMaximum,

@@ -110,6 +110,15 @@ type Limits struct {
 	// it sets KeepAliveMax (in whole seconds, rounded up) and cannot be
 	// given with keep_alive_max. It is not copied to broker.Limits.
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// MemoryLimit is the Go runtime's soft memory limit in bytes
+	// (GOMEMLIMIT; 0 keeps the environment's). The broker's budget for
+	// queued and in-flight messages is half of it unless
+	// max_queued_bytes_total says otherwise. Not copied to broker.Limits.
+	MemoryLimit int64 `yaml:"memory_limit"`
+	// MaxQueuedBytesTotal: bytes queued and in flight in all sessions;
+	// beyond, the broker sheds load. 0: half of the memory limit, or of
+	// the machine's memory.
+	MaxQueuedBytesTotal int `yaml:"max_queued_bytes_total"`
 }
 
 // Storage selects the persistence backend. Each backend that needs

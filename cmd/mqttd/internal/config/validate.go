@@ -137,6 +137,8 @@ func (d *decoder) limits(l *Limits) {
 		{"max_pending_connections", int64(l.MaxPending), 0, math.MaxInt64},
 		{"max_queued_bytes", int64(l.MaxQueuedBytes), 0, math.MaxInt64},
 		{"max_alias_bytes", int64(l.MaxAliasBytes), 0, math.MaxInt64},
+		{"memory_limit", l.MemoryLimit, 0, math.MaxInt64},
+		{"max_queued_bytes_total", int64(l.MaxQueuedBytesTotal), 0, math.MaxInt64},
 		{"max_packet_size", int64(l.MaxPacketSize), 1, maxPacketSize},
 		{"receive_maximum", int64(l.ReceiveMaximum), 1, math.MaxUint16},
 		{"max_inflight", int64(l.MaxInflight), 1, math.MaxUint16}, // packet identifiers are 16-bit
