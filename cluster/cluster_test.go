@@ -1,7 +1,11 @@
 package cluster
 
 import (
+	"context"
+	"time"
+
 	"fmt"
+	"github.com/eclipse/paho.golang/paho"
 	"testing"
 )
 
@@ -35,6 +39,144 @@ func TestCrossNodePublishSubscribe(t *testing.T) {
 					}
 				}
 			}
+		})
+	}
+}
+
+// etcdWrites sums the etcd writes of every node.
+func (tc *testCluster) etcdWrites() uint64 {
+	var w uint64
+	for _, tn := range tc.nodes {
+		w += tn.n.Stats().EtcdWrites
+	}
+	return w
+}
+
+func (tc *testCluster) forwarded() uint64 {
+	var w uint64
+	for _, tn := range tc.nodes {
+		w += tn.n.Stats().Forwarded
+	}
+	return w
+}
+
+func TestWildcardRoutes(t *testing.T) {
+	// A message goes once to each node with a matching filter, and to no
+	// other node: never broadcast.
+	tc := newCluster(t, 3)
+	plus, _ := dial(t, tc.nodes[1].addr, "plus", nil)
+	plus.subscribe("w/+/temp", 1)
+	hash, _ := dial(t, tc.nodes[2].addr, "hash", nil)
+	hash.subscribe("w/#", 1)
+	hash2, _ := dial(t, tc.nodes[2].addr, "hash2", nil)
+	hash2.subscribe("w/a/#", 1) // same node, overlapping: still one copy to node 2
+	pub, _ := dial(t, tc.nodes[0].addr, "pub", nil)
+
+	before := tc.forwarded()
+	pub.publish("w/a/temp", "1", 1, false) // nodes 1 and 2
+	pub.publish("w/b/hum", "2", 1, false)  // node 2
+	pub.publish("other", "3", 1, false)    // nobody
+	if got, want := tc.forwarded()-before, uint64(3); got != want {
+		t.Fatalf("%d frames forwarded, want %d", got, want)
+	}
+	pub.publish("w/end/temp", "end", 1, false)
+	if got := plus.until("w/end/temp", "end"); len(got) != 1 || string(got[0].Payload) != "1" {
+		t.Fatalf("w/+/temp on node 1 got %d messages", len(got))
+	}
+	if got := hash.until("w/end/temp", "end"); len(got) != 2 {
+		t.Fatalf("w/# on node 2 got %d messages, want 2", len(got))
+	}
+	if got := hash2.waitFor(1); string(got[0].Payload) != "1" {
+		t.Fatalf("w/a/# got %q", got[0].Payload)
+	}
+}
+
+func TestRoutesAreRefcountedPerNode(t *testing.T) {
+	// Many subscribers of one filter on a node make one route, written
+	// once; the route goes when the last one leaves.
+	tc := newCluster(t, 2)
+	before := tc.etcdWrites()
+	var subs []*client
+	for i := range 20 {
+		c, _ := dial(t, tc.nodes[1].addr, fmt.Sprintf("s%d", i), nil)
+		c.subscribe("r/t", 0)
+		subs = append(subs, c)
+	}
+	if got := tc.etcdWrites() - before; got != 1 {
+		t.Fatalf("%d etcd writes for 20 subscriptions to one filter, want 1", got)
+	}
+	if got := tc.nodes[0].n.Stats().RoutesTotal; got != 1 {
+		t.Fatalf("node 0 knows %d routes, want 1", got)
+	}
+	for _, c := range subs {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if _, err := c.Unsubscribe(ctx, &paho.Unsubscribe{Topics: []string{"r/t"}}); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+	}
+	checkFor(t, 10*time.Second, func() error {
+		if got := tc.nodes[0].n.Stats().RoutesTotal; got != 0 {
+			return fmt.Errorf("node 0 still knows %d routes", got)
+		}
+		return nil
+	})
+}
+
+func TestNoEtcdOperationPerPublish(t *testing.T) {
+	tc := newCluster(t, 2)
+	sub, _ := dial(t, tc.nodes[1].addr, "sub", nil)
+	sub.subscribe("p/#", 1)
+	pub, _ := dial(t, tc.nodes[0].addr, "pub", nil)
+	before := tc.etcdWrites()
+	for i := range 50 {
+		pub.publish("p/x", fmt.Sprint(i), 1, false)
+	}
+	pub.publish("p/x", "end", 1, false)
+	if got := len(sub.until("p/x", "end")); got != 50 {
+		t.Fatalf("got %d, want 50", got)
+	}
+	if got := tc.etcdWrites() - before; got != 0 {
+		t.Fatalf("%d cluster etcd writes for 50 publishes, want 0", got)
+	}
+}
+
+func TestRetainedVisibleFromEveryNode(t *testing.T) {
+	// A retained message set on one node (QoS 1: acknowledged once every
+	// node has it) is returned by a subscribe on any node right after.
+	tc := newCluster(t, 3)
+	pub, _ := dial(t, tc.nodes[0].addr, "pub", nil)
+	pub.publish("ret/a", "v1", 1, true)
+	pub.publish("ret/a", "v2", 1, true)
+	pub.publish("ret/b", "b", 1, true)
+	for i, tn := range tc.nodes {
+		c, _ := dial(t, tn.addr, fmt.Sprintf("r%d", i), nil)
+		c.subscribe("ret/+", 1)
+		got := c.waitFor(2)
+		seen := map[string]string{}
+		for _, m := range got {
+			if !m.Retain {
+				t.Fatalf("node %d: %s without the retain flag", i, m.Topic)
+			}
+			seen[m.Topic] = string(m.Payload)
+		}
+		if seen["ret/a"] != "v2" || seen["ret/b"] != "b" || len(got) != 2 {
+			t.Fatalf("node %d: retained %v (%d messages)", i, seen, len(got))
+		}
+	}
+	// Clearing is cluster-wide too [MQTT-3.3.1-10], once etcd's watch
+	// told every node.
+	pub.publish("ret/a", "", 1, true)
+	for i, tn := range tc.nodes {
+		checkFor(t, 5*time.Second, func() error {
+			ms, err := tn.b.Retained("ret/#")
+			if err != nil {
+				return err
+			}
+			if len(ms) != 1 || ms[0].Topic != "ret/b" {
+				return fmt.Errorf("node %d holds %d retained messages", i, len(ms))
+			}
+			return nil
 		})
 	}
 }

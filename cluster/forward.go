@@ -58,12 +58,17 @@ func (n *Node) OnPublish(c *broker.ClientInfo, m *broker.Message) error {
 	if n.injected(c, m) || !n.running.Load() {
 		return nil
 	}
-	targets := n.targets(m)
+	fm := *m
+	fm.ClientID = c.ID // shards by publisher on the receiving side
+	if m.Retain && len(m.Payload) == 0 {
+		// Clearing a retained message: the other nodes' indexes learn it
+		// from etcd (retained.go); subscribers get it as a plain message.
+		fm.Retain = false
+	}
+	targets := n.targets(&fm)
 	if len(targets) == 0 {
 		return nil
 	}
-	fm := *m
-	fm.ClientID = c.ID // shards by publisher on the receiving side
 	if m.QoS == 0 {
 		for _, p := range targets {
 			_, _ = p.send(n.ctx, &fm, false)

@@ -159,6 +159,7 @@ func (n *Node) Start(ctx context.Context, b *broker.Broker) error {
 	n.wg.Go(n.acceptLoop)
 	n.wg.Go(n.sweepLoop)
 	n.wg.Go(n.watchClaims)
+	n.wg.Go(n.watchRetained)
 	n.log.Info("cluster node started", "link", n.addr)
 	return nil
 }

@@ -211,20 +211,25 @@ func (p *peer) dial() (net.Conn, error) {
 // the link stops. Frames written and not acknowledged are written again on
 // the next connection (a member may then see a message twice).
 func (p *peer) serve(nc net.Conn) error {
-	done := make(chan error, 1)
-	go func() { done <- p.readAcks(nc) }()
+	readDone := make(chan struct{})
+	var rerr error
+	go func() {
+		defer close(readDone)
+		rerr = p.readAcks(nc)
+	}()
 	stop := context.AfterFunc(p.ctx, func() { _ = nc.Close() })
 	defer stop()
 
-	err := p.writeLoop(nc, done)
+	err := p.writeLoop(nc, readDone)
 	_ = nc.Close()
-	if rerr := <-done; err == nil {
+	<-readDone
+	if err == nil {
 		err = rerr
 	}
 	return err
 }
 
-func (p *peer) writeLoop(nc net.Conn, readErr <-chan error) error {
+func (p *peer) writeLoop(nc net.Conn, readDone <-chan struct{}) error {
 	var buf []byte
 	// Resend what the previous connection left unacknowledged, in order.
 	p.mu.Lock()
@@ -243,8 +248,8 @@ func (p *peer) writeLoop(nc net.Conn, readErr <-chan error) error {
 			if len(buf) == 0 {
 				select {
 				case r = <-p.queue:
-				case err := <-readErr:
-					return err
+				case <-readDone:
+					return errLinkDown
 				case <-p.ctx.Done():
 					return p.ctx.Err()
 				}
