@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"net/url"
 	"strings"
 	"time"
@@ -95,6 +96,37 @@ func (n *Node) unrefLocked(lr *localRoute, clientID string) {
 	if lr.refs() == 0 {
 		lr.zeroSince = time.Now()
 	}
+}
+
+// OnConnect implements broker.ConnectHook: a client resuming a session
+// that this node does not hold (it lived on another node, or on this one
+// before a restart) gets the routes of its stored subscriptions committed
+// before CONNACK, so that nothing published after CONNACK misses it. It
+// costs one etcd range read per such CONNECT; a failure refuses the
+// connection with Server unavailable.
+func (n *Node) OnConnect(c *broker.ClientInfo) error {
+	if c.CleanStart || !n.running.Load() {
+		return nil
+	}
+	if _, held := n.b.Session(c.ID); held {
+		return nil
+	}
+	prefix := n.cfg.StoragePrefix + "subs/" + url.PathEscape(c.ID) + "/"
+	ctx, cancel := context.WithTimeout(n.ctx, n.cfg.EtcdTimeout)
+	defer cancel()
+	resp, err := n.cli.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	if err != nil {
+		n.log.Error("reading a resumed session's subscriptions", "client", c.ID, "err", err)
+		return packets.ServerUnavailable
+	}
+	for _, kv := range resp.Kvs {
+		f := strings.TrimPrefix(string(kv.Key), prefix)
+		if err := n.ensureRoute(ctx, f); err != nil {
+			n.log.Error("route not committed", "client", c.ID, "filter", f, "err", err)
+			return packets.ServerUnavailable
+		}
+	}
+	return nil
 }
 
 // OnSessionCreated implements broker.SessionHook: a clean start may have
@@ -228,4 +260,3 @@ func hasFilter(st broker.SessionStatus, filter string) bool {
 	}
 	return false
 }
-
