@@ -24,6 +24,8 @@ type Config struct {
 	Storage   Storage    `yaml:"storage"`
 	Auth      Auth       `yaml:"auth"` // see auth.go
 	Log       Log        `yaml:"log"`
+	// Cluster makes this mqttd a node of a cluster (cluster.go).
+	Cluster *Cluster `yaml:"cluster"`
 
 	// Source is where the configuration came from: a file name, or
 	// DefaultSource.

@@ -214,7 +214,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			"unknown key at top level",
 			"log: {level: info}\nlimit:\n  max_inflight: 3\n",
-			[]string{`tern.yaml: line 2: unknown key "limit" at top level (known: listeners, limits, storage, auth, log)`},
+			[]string{`tern.yaml: line 2: unknown key "limit" at top level (known: listeners, limits, storage, auth, log, cluster)`},
 		},
 		{
 			"unknown key nested",

@@ -33,6 +33,7 @@ func (d *decoder) validate(c *Config) error {
 	d.storage(&c.Storage)
 	d.auth(&c.Auth)
 	d.log(&c.Log)
+	d.cluster(c) // after storage: it defaults to storage.etcd
 	return d.err()
 }
 
