@@ -74,7 +74,7 @@ var prefixes atomic.Int64
 
 // testCluster is a few brokers sharing one etcd prefix, each with a Node.
 type testCluster struct {
-	t       *testing.T
+	t       testing.TB
 	prefix  string
 	nodes   []*testNode
 	ttl     time.Duration
@@ -90,7 +90,7 @@ type testNode struct {
 	once  sync.Once
 }
 
-func newCluster(t *testing.T, size int) *testCluster {
+func newCluster(t testing.TB, size int) *testCluster {
 	t.Helper()
 	tc := &testCluster{t: t, prefix: fmt.Sprintf("/ct/%d/", prefixes.Add(1)), ttl: 2 * time.Second, endpnts: []string{endpoint}}
 	for i := range size {
