@@ -79,6 +79,7 @@ type testCluster struct {
 	nodes   []*testNode
 	ttl     time.Duration
 	endpnts []string
+	etcdTO  time.Duration // Config.EtcdTimeout; 0: the default
 }
 
 type testNode struct {
@@ -117,7 +118,7 @@ func (tc *testCluster) start(id string) *testNode {
 	n, err := New(Config{
 		NodeID: id, LinkAddress: "127.0.0.1:0", Endpoints: tc.endpnts,
 		Prefix: tc.prefix + "cluster/", StoragePrefix: tc.prefix,
-		LeaseTTL: tc.ttl, Logger: log, RouteGrace: 300 * time.Millisecond,
+		LeaseTTL: tc.ttl, Logger: log, RouteGrace: 300 * time.Millisecond, EtcdTimeout: tc.etcdTO,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -237,7 +237,11 @@ func (n *Node) addPeer(m Member) {
 }
 
 // removePeer closes the link to a member that left (its lease expired or
-// was revoked) and forgets its routes.
+// was revoked). Its routes, under the same lease, go with their own
+// delete events: dropping them here could race with the routes a quickly
+// re-registered member already wrote again (the two watches are not
+// ordered with each other), and a route of a node that is not a member is
+// not used.
 func (n *Node) removePeer(id string) {
 	n.pmu.Lock()
 	p := n.peers[id]
@@ -247,7 +251,6 @@ func (n *Node) removePeer(id string) {
 		p.stop(errPeerGone)
 		n.log.Info("cluster member left", "peer", id)
 	}
-	n.dropRemoteNode(id)
 }
 
 func (n *Node) peer(id string) *peer {

@@ -293,16 +293,6 @@ func (n *Node) parseRoute(key, prefix string) (node, filter string, ok bool) {
 	return node, filter, ok && node != n.cfg.NodeID && filter != ""
 }
 
-// dropRemoteNode forgets every route of a node that left.
-func (n *Node) dropRemoteNode(node string) {
-	n.remMu.Lock()
-	for f := range n.remoteSet[node] {
-		n.remote.Unsubscribe(f, node)
-	}
-	delete(n.remoteSet, node)
-	n.remMu.Unlock()
-}
-
 // advance records that routes up to rev are applied.
 func (n *Node) advance(rev int64) {
 	n.revMu.Lock()
