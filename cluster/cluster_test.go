@@ -304,3 +304,54 @@ func TestCrashedNodeLeavesAndSessionsResume(t *testing.T) {
 	pub.publish("cr/b", "2", 1, false)
 	z.waitFor(1)
 }
+
+func TestSharedSubscriptionAcrossNodes(t *testing.T) {
+	// A group whose members are on other nodes gets each message once:
+	// the publisher's node picks one member node, round robin [MQTT-4.8.2].
+	tc := newCluster(t, 3)
+	m1, _ := dial(t, tc.nodes[1].addr, "m1", nil)
+	m1.subscribe("$share/g/sh/t", 1)
+	m2, _ := dial(t, tc.nodes[2].addr, "m2", nil)
+	m2.subscribe("$share/g/sh/t", 1)
+	pub, _ := dial(t, tc.nodes[0].addr, "pub", nil)
+	const n = 40
+	for i := range n {
+		pub.publish("sh/t", fmt.Sprint(i), 1, false)
+	}
+	seen := map[string]int{}
+	checkFor(t, 10*time.Second, func() error {
+		clear(seen)
+		for _, c := range []*client{m1, m2} {
+			for _, m := range c.received() {
+				seen[string(m.Payload)]++
+			}
+		}
+		if len(seen) < n {
+			return fmt.Errorf("%d of %d messages delivered", len(seen), n)
+		}
+		return nil
+	})
+	for k, v := range seen {
+		if v != 1 {
+			t.Fatalf("message %s delivered %d times", k, v)
+		}
+	}
+	if len(m1.received()) == 0 || len(m2.received()) == 0 {
+		t.Fatalf("one member got everything: %d and %d", len(m1.received()), len(m2.received()))
+	}
+}
+
+func TestWillReachesOtherNodes(t *testing.T) {
+	// A will is published like any message: cluster-wide [MQTT-3.1.2-8].
+	tc := newCluster(t, 2)
+	w, _ := dial(t, tc.nodes[1].addr, "watcher", nil)
+	w.subscribe("wills/#", 1)
+	c, _ := dial(t, tc.nodes[0].addr, "doomed", &paho.Connect{CleanStart: true, WillMessage: &paho.WillMessage{Topic: "wills/doomed", QoS: 1, Payload: []byte("gone")}})
+	if err := tc.nodes[0].b.Disconnect("doomed", 0x98, ""); err != nil { // not a clean DISCONNECT: the will goes
+		t.Fatal(err)
+	}
+	_ = c
+	if got := w.waitFor(1); string(got[0].Payload) != "gone" {
+		t.Fatalf("got %q", got[0].Payload)
+	}
+}

@@ -157,7 +157,11 @@ func (n *Node) watchMembers(rev int64) {
 			return
 		}
 		// Lost the watch (compaction, no leader): list again.
-		time.Sleep(jitter(200 * time.Millisecond))
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-time.After(jitter(200 * time.Millisecond)):
+		}
 		lctx, cancel := context.WithTimeout(n.ctx, n.cfg.EtcdTimeout)
 		err := n.relistMembers(lctx, &rev)
 		cancel()

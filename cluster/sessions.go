@@ -43,6 +43,9 @@ func (n *Node) OnSubscribe(c *broker.ClientInfo, sub *broker.Subscription) error
 // subscription (an in-process Client's, which has no OnSubscribe, also
 // commits its route here, before Client.Subscribe returns).
 func (n *Node) OnSubscribed(c *broker.ClientInfo, sub broker.Subscription) {
+	if n.b == nil { // not started: nothing is routed yet
+		return
+	}
 	n.rmu.Lock()
 	lr := n.routeLocked(sub.Filter)
 	if st, ok := n.b.Session(c.ID); ok && hasFilter(st, sub.Filter) {
