@@ -355,3 +355,43 @@ func TestWillReachesOtherNodes(t *testing.T) {
 		t.Fatalf("got %q", got[0].Payload)
 	}
 }
+
+func TestDeadNodeSessionsAreAdopted(t *testing.T) {
+	// Messages published after a node died, before its clients came back
+	// elsewhere, are queued for its persistent sessions by the member that
+	// adopts them, and delivered when the client resumes on any node.
+	tc := newCluster(t, 3)
+	y, _ := dial(t, tc.nodes[2].addr, "y", &paho.Connect{CleanStart: true, Properties: &paho.ConnectProperties{SessionExpiryInterval: paho.Uint32(300)}})
+	y.subscribe("ad/#", 1)
+	tc.nodes[2].crash()
+	checkFor(t, 10*time.Second, func() error {
+		if st := tc.nodes[0].n.Stats(); st.Adopted != 1 || st.Peers != 1 {
+			return fmt.Errorf("node 0: %d adopted, %d peers", st.Adopted, st.Peers)
+		}
+		return nil
+	})
+	pub, _ := dial(t, tc.nodes[1].addr, "pub", nil)
+	for i := range 10 {
+		pub.publish("ad/x", fmt.Sprint(i), 1, false)
+	}
+	y2, ack := dial(t, tc.nodes[1].addr, "y", persistent())
+	if !ack.SessionPresent {
+		t.Fatal("session not present")
+	}
+	got := y2.waitFor(10)
+	for i, m := range got[:10] {
+		if string(m.Payload) != fmt.Sprint(i) {
+			t.Fatalf("message %d is %q", i, m.Payload)
+		}
+	}
+	checkFor(t, 5*time.Second, func() error {
+		if n := tc.nodes[0].n.Stats().Adopted; n != 0 {
+			return fmt.Errorf("node 0 still holds %d adopted sessions", n)
+		}
+		return nil
+	})
+	pub.publish("ad/x", "end", 1, false)
+	if got := y2.until("ad/x", "end"); len(got) != 10 {
+		t.Fatalf("got %d messages, want 10", len(got))
+	}
+}

@@ -55,8 +55,14 @@ func (n *Node) injected(c *broker.ClientInfo, m *broker.Message) bool {
 // does not accept within ForwardTimeout refuses the publish (v5:
 // Unspecified error, and the publisher sends it again).
 func (n *Node) OnPublish(c *broker.ClientInfo, m *broker.Message) error {
-	if n.injected(c, m) || !n.running.Load() {
+	if !n.running.Load() {
 		return nil
+	}
+	if n.injected(c, m) {
+		return n.queueForOrphans(m)
+	}
+	if err := n.queueForOrphans(m); err != nil {
+		return err
 	}
 	fm := *m
 	fm.ClientID = c.ID // shards by publisher on the receiving side

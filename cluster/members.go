@@ -254,6 +254,7 @@ func (n *Node) removePeer(id string) {
 	if p != nil {
 		p.stop(errPeerGone)
 		n.log.Info("cluster member left", "peer", id)
+		n.memberLeft(id)
 	}
 }
 

@@ -17,6 +17,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/ternmq/broker"
+	"github.com/ternmq/broker/storage"
+	"github.com/ternmq/broker/storage/etcd"
 	"github.com/ternmq/broker/topics"
 )
 
@@ -48,7 +50,11 @@ type Node struct {
 	rmu      sync.Mutex             // guards local, sessSubs, dirty
 	local    map[string]*localRoute // this node's routes by filter
 	sessSubs map[string]map[string]struct{}
-	dirty    map[string]int // client ids to reconcile, with checks left
+	dirty    map[string]int      // client ids to reconcile, with checks left
+	held     map[string]struct{} // persistent sessions recorded under held/ (adopt.go)
+
+	store *etcd.Store // the shared store, to queue for adopted sessions
+	orph  orphans
 
 	remMu     sync.Mutex                     // guards remoteSet
 	remoteSet map[string]map[string]struct{} // node → filters, mirrored in remote
@@ -83,6 +89,8 @@ func New(cfg Config) (*Node, error) {
 		local:     make(map[string]*localRoute),
 		sessSubs:  make(map[string]map[string]struct{}),
 		dirty:     make(map[string]int),
+		held:      make(map[string]struct{}),
+		orph:      orphans{byID: make(map[string]*orphan), trie: topics.NewTrie[string, storage.Subscription]()},
 		remoteSet: make(map[string]map[string]struct{}),
 		remote:    topics.NewTrie[string, struct{}](),
 		revCh:     make(chan struct{}),
@@ -138,6 +146,7 @@ func (n *Node) Start(ctx context.Context, b *broker.Broker) error {
 		n.addr = ln.Addr().String()
 	}
 	n.started = time.Now()
+	n.store = etcd.NewFromClient(n.cli, n.cfg.StoragePrefix)
 	if err := n.register(ctx); err != nil {
 		_ = ln.Close()
 		n.closeClient()
@@ -156,6 +165,7 @@ func (n *Node) Start(ctx context.Context, b *broker.Broker) error {
 		return err
 	}
 	n.running.Store(true)
+	n.rehold(ctx)
 	n.wg.Go(n.acceptLoop)
 	n.wg.Go(n.sweepLoop)
 	n.wg.Go(n.watchClaims)
@@ -192,6 +202,9 @@ func (n *Node) Close() error {
 			p.stop(errNodeStopping)
 		}
 		n.wg.Wait()
+		if n.store != nil {
+			_ = n.store.Close()
+		}
 		n.closeClient()
 	})
 	return nil
@@ -224,6 +237,7 @@ type Stats struct {
 	RoutesLocal int    // filters this node has a route for
 	RoutesTotal int    // remote routes known (node, filter pairs)
 	Peers       int    // other live members
+	Adopted     int    // sessions of dead members this node queues for, routed
 }
 
 type counters struct {
@@ -254,6 +268,13 @@ func (n *Node) Stats() Stats {
 	n.pmu.Lock()
 	st.Peers = len(n.peers)
 	n.pmu.Unlock()
+	n.orph.mu.Lock()
+	for _, o := range n.orph.byID {
+		if o.routed {
+			st.Adopted++
+		}
+	}
+	n.orph.mu.Unlock()
 	return st
 }
 

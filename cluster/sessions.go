@@ -108,7 +108,11 @@ func (n *Node) unrefLocked(lr *localRoute, clientID string) {
 // costs one etcd range read per such CONNECT; a failure refuses the
 // connection with Server unavailable.
 func (n *Node) OnConnect(c *broker.ClientInfo) error {
-	if c.CleanStart || !n.running.Load() {
+	if !n.running.Load() {
+		return nil
+	}
+	n.releaseOrphan(c.ID) // before the broker loads what was queued for it
+	if c.CleanStart {
 		return nil
 	}
 	if _, held := n.b.Session(c.ID); held {
@@ -153,7 +157,8 @@ func (n *Node) OnDisconnect(c *broker.ClientInfo, err error) {
 
 func (n *Node) markDirty(id string) {
 	n.rmu.Lock()
-	if _, ok := n.sessSubs[id]; ok {
+	_, subs := n.sessSubs[id]
+	if _, held := n.held[id]; subs || held {
 		n.dirty[id] = reconcileChecks
 	}
 	n.rmu.Unlock()
@@ -206,6 +211,11 @@ func (n *Node) reconcile(id string) {
 	if !n.running.Load() {
 		return
 	}
+	if ok && st.ExpiryInterval > 0 {
+		n.markHeld(id)
+	} else if !ok {
+		n.unmarkHeld(id)
+	}
 	for _, f := range added {
 		if err := n.ensureRoute(n.ctx, f); err != nil {
 			n.log.Error("route not committed", "filter", f, "err", err)
@@ -244,6 +254,7 @@ func (n *Node) watchClaims() {
 			for _, ev := range resp.Events {
 				if id, err := url.PathUnescape(strings.TrimPrefix(string(ev.Kv.Key), prefix)); err == nil {
 					n.markDirty(id)
+					n.releaseOrphan(id)
 				}
 			}
 		}
