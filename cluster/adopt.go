@@ -49,6 +49,9 @@ type orphan struct {
 	subs   []storage.Subscription
 	queued int
 	routed bool // its routes are committed and applied by the members
+	// expires is when the session expires; zero: never. The adopter is
+	// the only node that holds it, so it expires once, here.
+	expires time.Time
 }
 
 // orphans holds the adopted sessions of this node.
@@ -212,6 +215,20 @@ func (n *Node) adopt(ctx context.Context, id string) error {
 		return err
 	}
 	o := &orphan{subs: subs}
+	st, err := n.store.Sessions().Get(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil // expired or removed meanwhile
+	}
+	if err != nil {
+		return err
+	}
+	if st.ExpiryInterval != 0xFFFFFFFF {
+		from := st.DisconnectedAt
+		if from.IsZero() { // connected when its node died
+			from = time.Now()
+		}
+		o.expires = from.Add(time.Duration(st.ExpiryInterval) * time.Second)
+	}
 	n.orph.mu.Lock()
 	if n.orph.byID[id] != nil {
 		n.orph.mu.Unlock()
@@ -238,6 +255,36 @@ func (n *Node) adopt(ctx context.Context, id string) error {
 	o.routed = true
 	n.orph.mu.Unlock()
 	return nil
+}
+
+// expireOrphans removes the adopted sessions whose expiry passed, with
+// their stored state, as the broker would have [MQTT-3.1.2-23].
+func (n *Node) expireOrphans() {
+	now := time.Now()
+	var ids []string
+	n.orph.mu.Lock()
+	for id, o := range n.orph.byID {
+		if !o.expires.IsZero() && now.After(o.expires) {
+			ids = append(ids, id)
+		}
+	}
+	n.orph.mu.Unlock()
+	for _, id := range ids {
+		n.releaseOrphan(id)
+		ctx, cancel := context.WithTimeout(n.ctx, n.cfg.EtcdTimeout)
+		st := n.store
+		err := errors.Join(st.Sessions().Delete(ctx, id), st.Subscriptions().RemoveAll(ctx, id), st.Queues().Clear(ctx, id))
+		_ = st.Wills().Delete(ctx, id) // usually none
+		cancel()
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			n.log.Warn("expiring an adopted session", "client", id, "err", err)
+		}
+		n.rmu.Lock()
+		n.held[id] = struct{}{}
+		n.rmu.Unlock()
+		n.unmarkHeld(id)
+		n.log.Info("adopted session expired", "client", id)
+	}
 }
 
 // release lets an adopted session go: its client connected somewhere.

@@ -395,3 +395,31 @@ func TestDeadNodeSessionsAreAdopted(t *testing.T) {
 		t.Fatalf("got %d messages, want 10", len(got))
 	}
 }
+
+func TestAdoptedSessionExpiresOnce(t *testing.T) {
+	// An adopted session expires on its adopter, with its stored state
+	// [MQTT-3.1.2-23]: the client then starts afresh.
+	tc := newCluster(t, 3)
+	y, _ := dial(t, tc.nodes[2].addr, "short", &paho.Connect{CleanStart: true, Properties: &paho.ConnectProperties{SessionExpiryInterval: paho.Uint32(2)}})
+	y.subscribe("ex/#", 1)
+	tc.nodes[2].crash()
+	checkFor(t, 10*time.Second, func() error {
+		if n := tc.nodes[0].n.Stats().Adopted; n != 1 {
+			return fmt.Errorf("node 0 adopted %d sessions", n)
+		}
+		return nil
+	})
+	checkFor(t, 10*time.Second, func() error {
+		if n := tc.nodes[0].n.Stats().Adopted; n != 0 {
+			return fmt.Errorf("node 0 still holds %d adopted sessions", n)
+		}
+		if _, err := tc.nodes[0].store.Sessions().Get(context.Background(), "short"); err == nil {
+			return fmt.Errorf("the expired session is still stored")
+		}
+		return nil
+	})
+	_, ack := dial(t, tc.nodes[1].addr, "short", persistent())
+	if ack.SessionPresent {
+		t.Fatal("an expired session was resumed")
+	}
+}

@@ -143,6 +143,7 @@ func (n *Node) sweepLoop() {
 		}
 		n.sweepDirty()
 		n.sweepRoutes()
+		n.expireOrphans()
 	}
 }
 
