@@ -21,6 +21,7 @@
 //
 //	nodes/<id>             a member: {id, addr, version, started}, under the node's lease
 //	routes/<id>/<filter>   node <id> has subscribers for <filter>, under its lease
+//	held/<client>          the node holding the client's persistent session (no lease)
 //
 // and the node watches storage/etcd's client claims (owners/<client>
 // under StoragePrefix). A route is written when a node gets its first
