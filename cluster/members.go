@@ -25,12 +25,30 @@ type Member struct {
 // keeps the lease alive until Close, registering again (new lease, member
 // key and every route) if etcd lost it.
 func (n *Node) register(ctx context.Context) error {
-	if err := n.grantAndPut(ctx); err != nil {
-		return err
+	// A node restarted right after a crash finds its previous
+	// registration alive until that lease expires: wait for it (at most
+	// LeaseTTL and a second, within ctx).
+	deadline := time.Now().Add(n.cfg.LeaseTTL + time.Second)
+	for {
+		err := n.grantAndPut(ctx)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, errIDTaken) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 	n.wg.Go(n.keepAlive)
 	return nil
 }
+
+// errIDTaken: another live member registered the same node id.
+var errIDTaken = errors.New("cluster: node id is already a live member")
 
 func (n *Node) grantAndPut(ctx context.Context) error {
 	ttl := int64((n.cfg.LeaseTTL + time.Second - 1) / time.Second)
@@ -59,7 +77,7 @@ func (n *Node) grantAndPut(ctx context.Context) error {
 	}
 	if !resp.Succeeded {
 		_, _ = n.cli.Revoke(context.WithoutCancel(ctx), l.ID)
-		return fmt.Errorf("cluster: node id %q is already a live member", n.cfg.NodeID)
+		return fmt.Errorf("%w: %q", errIDTaken, n.cfg.NodeID)
 	}
 	n.lease.Store(int64(l.ID))
 	return nil
