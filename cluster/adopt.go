@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -59,6 +60,7 @@ type orphans struct {
 	mu   sync.Mutex
 	byID map[string]*orphan
 	trie *topics.Trie[string, storage.Subscription]
+	n    atomic.Int64 // len(byID), read without mu on every publish
 }
 
 // maxOrphanQueue bounds what is appended for one adopted session.
@@ -235,6 +237,7 @@ func (n *Node) adopt(ctx context.Context, id string) error {
 		return nil
 	}
 	n.orph.byID[id] = o
+	n.orph.n.Store(int64(len(n.orph.byID)))
 	for _, s := range subs {
 		n.orph.trie.Subscribe(s.Filter, id, s)
 	}
@@ -292,6 +295,7 @@ func (n *Node) releaseOrphan(id string) {
 	n.orph.mu.Lock()
 	o := n.orph.byID[id]
 	delete(n.orph.byID, id)
+	n.orph.n.Store(int64(len(n.orph.byID)))
 	if o != nil {
 		for _, s := range o.subs {
 			n.orph.trie.Unsubscribe(s.Filter, id)
@@ -315,7 +319,7 @@ func (n *Node) releaseOrphan(id string) {
 // queueForOrphans appends m to the stored queue of every adopted session
 // with a matching subscription, before the publisher is acknowledged.
 func (n *Node) queueForOrphans(m *broker.Message) error {
-	if m.QoS == 0 {
+	if m.QoS == 0 || n.orph.n.Load() == 0 {
 		return nil // QoS 0 is not queued for offline sessions
 	}
 	n.orph.mu.Lock()
