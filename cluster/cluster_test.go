@@ -261,7 +261,7 @@ func TestTakeoverAcrossNodes(t *testing.T) {
 }
 
 func TestCrashedNodeLeavesAndSessionsResume(t *testing.T) {
-	tc := newCluster(t, 3)
+	tc := newClusterTTL(t, 3, 2*time.Second)
 	y, _ := dial(t, tc.nodes[2].addr, "y", &paho.Connect{CleanStart: true, Properties: &paho.ConnectProperties{SessionExpiryInterval: paho.Uint32(300)}})
 	y.subscribe("cr/#", 1)
 	pub, _ := dial(t, tc.nodes[0].addr, "pub", nil)
@@ -360,7 +360,7 @@ func TestDeadNodeSessionsAreAdopted(t *testing.T) {
 	// Messages published after a node died, before its clients came back
 	// elsewhere, are queued for its persistent sessions by the member that
 	// adopts them, and delivered when the client resumes on any node.
-	tc := newCluster(t, 3)
+	tc := newClusterTTL(t, 3, 2*time.Second)
 	y, _ := dial(t, tc.nodes[2].addr, "y", &paho.Connect{CleanStart: true, Properties: &paho.ConnectProperties{SessionExpiryInterval: paho.Uint32(300)}})
 	y.subscribe("ad/#", 1)
 	tc.nodes[2].crash()
@@ -399,7 +399,7 @@ func TestDeadNodeSessionsAreAdopted(t *testing.T) {
 func TestAdoptedSessionExpiresOnce(t *testing.T) {
 	// An adopted session expires on its adopter, with its stored state
 	// [MQTT-3.1.2-23]: the client then starts afresh.
-	tc := newCluster(t, 3)
+	tc := newClusterTTL(t, 3, 2*time.Second)
 	y, _ := dial(t, tc.nodes[2].addr, "short", &paho.Connect{CleanStart: true, Properties: &paho.ConnectProperties{SessionExpiryInterval: paho.Uint32(2)}})
 	y.subscribe("ex/#", 1)
 	tc.nodes[2].crash()

@@ -91,9 +91,17 @@ type testNode struct {
 	once  sync.Once
 }
 
+// newCluster starts size nodes with a lease TTL long enough that a loaded
+// machine does not lose a lease by accident.
 func newCluster(t testing.TB, size int) *testCluster {
+	return newClusterTTL(t, size, 5*time.Second)
+}
+
+// newClusterTTL starts size nodes whose leases last ttl: short for the
+// tests that wait for a crashed node's lease to expire.
+func newClusterTTL(t testing.TB, size int, ttl time.Duration) *testCluster {
 	t.Helper()
-	tc := &testCluster{t: t, prefix: fmt.Sprintf("/ct/%d/", prefixes.Add(1)), ttl: 2 * time.Second, endpnts: []string{endpoint}}
+	tc := &testCluster{t: t, prefix: fmt.Sprintf("/ct/%d/", prefixes.Add(1)), ttl: ttl, endpnts: []string{endpoint}}
 	for i := range size {
 		tc.start(fmt.Sprintf("n%d", i))
 	}
