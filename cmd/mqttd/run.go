@@ -67,6 +67,14 @@ func run(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 		broker.WithLimits(brokerLimits(cfg.Limits)),
 	}
 	opts = append(opts, authn.options()...)
+	node, err := openCluster(cfg, logger) // see cluster.go
+	if err != nil {
+		closeListeners(lns)
+		return errors.Join(err, store.Close())
+	}
+	if node != nil {
+		opts = append(opts, broker.WithHooks(node))
+	}
 	addrs := make([]string, len(lns))
 	for i, l := range lns {
 		opts = append(opts, broker.WithListener(l))
@@ -93,6 +101,9 @@ func run(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 		return errors.Join(err, store.Close())
 	}
 	authn.attach(b)
+	if err := startCluster(ctx, node, b); err != nil {
+		return errors.Join(err, b.Close())
+	}
 	// Start fails with ctx's error when a signal came before it: the
 	// listeners serve all the same, and the shutdown below stops them.
 	if err := b.Start(ctx); err != nil && ctx.Err() == nil {

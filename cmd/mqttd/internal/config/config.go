@@ -32,6 +32,8 @@ type Config struct {
 	// ShutdownTimeout bounds the graceful shutdown after SIGTERM or
 	// SIGINT: deliveries in flight get this long to be acknowledged.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// Cluster makes this mqttd a node of a cluster (cluster.go).
+	Cluster *Cluster `yaml:"cluster"`
 
 	// Source is where the configuration came from: a file name, or
 	// DefaultSource.

@@ -37,6 +37,7 @@ func (d *decoder) validate(c *Config) error {
 	if c.ShutdownTimeout <= 0 {
 		d.invalid("shutdown_timeout", "must be positive, e.g. 10s")
 	}
+	d.cluster(c) // after storage: it defaults to storage.etcd
 	return d.err()
 }
 
