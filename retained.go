@@ -1,7 +1,10 @@
 package broker
 
 import (
+	"errors"
+
 	"github.com/ternmq/broker/internal/sessions"
+	"github.com/ternmq/broker/storage"
 )
 
 // retain stores, replaces or (with an empty payload) deletes the retained
@@ -16,7 +19,11 @@ func (b *Broker) retain(m *sessions.Message) error {
 			b.metrics.Retained(-1)
 			var err error
 			if !b.ownStore {
-				err = b.store.Retained().Delete(ctx, m.Topic)
+				// Already gone (another broker on the same store cleared
+				// it): the clear succeeded.
+				if err = b.store.Retained().Delete(ctx, m.Topic); errors.Is(err, storage.ErrNotFound) {
+					err = nil
+				}
 			}
 			for _, h := range b.hooks.retained {
 				h.OnRetained(m.Topic, nil)

@@ -3,9 +3,9 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"github.com/ternmq/broker/internal/etcdtest"
 	"log/slog"
 	"net"
-	"net/url"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
-	"go.etcd.io/etcd/server/v3/embed"
-	"go.uber.org/zap"
 
 	"github.com/ternmq/broker"
 	"github.com/ternmq/broker/listeners/tcp"
@@ -29,45 +27,14 @@ func TestMain(m *testing.M) {
 }
 
 func runWithEtcd(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "tern-cluster-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	e, err := startEtcd(dir, "127.0.0.1:0")
+	ep, stop, err := etcdtest.StartServer()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting etcd:", err)
 		return 1
 	}
-	defer e.Close()
-	endpoint = "http://" + e.Clients[0].Addr().String()
+	defer stop()
+	endpoint = ep
 	return m.Run()
-}
-
-// startEtcd starts an embedded etcd with short ticks on addr.
-func startEtcd(dir, addr string) (*embed.Etcd, error) {
-	cfg := embed.NewConfig()
-	cfg.Dir = dir
-	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
-	cfg.UnsafeNoFsync = true
-	cfg.TickMs, cfg.ElectionMs = 10, 100
-	cu, _ := url.Parse("http://" + addr)
-	pu, _ := url.Parse("http://127.0.0.1:0")
-	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*cu}, []url.URL{*cu}
-	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*pu}, []url.URL{*pu}
-	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
-	e, err := embed.StartEtcd(cfg)
-	if err != nil {
-		return nil, err
-	}
-	select {
-	case <-e.Server.ReadyNotify():
-		return e, nil
-	case <-time.After(30 * time.Second):
-		e.Close()
-		return nil, fmt.Errorf("etcd not ready after 30s")
-	}
 }
 
 var prefixes atomic.Int64
