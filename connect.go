@@ -185,6 +185,7 @@ func (c *conn) connect(fh packets.FixedHeader, body []byte) bool {
 			return false
 		}
 	}
+	c.connectedAt = time.Now() // before attach makes c visible (admin API)
 	_, present, err := b.attach(c, pk.CleanStart, expiry, window, w, &ack)
 	if err != nil {
 		c.refuse(c.version, packets.ServerUnavailable)
@@ -201,7 +202,6 @@ func (c *conn) connect(fh packets.FixedHeader, body []byte) bool {
 	n := b.stats.Connected.Add(1)
 	for m := b.stats.MaxConnected.Load(); n > m && !b.stats.MaxConnected.CompareAndSwap(m, n); m = b.stats.MaxConnected.Load() {
 	}
-	c.connectedAt = time.Now()
 	b.metrics.ClientConnected(c.listener)
 	return true
 }
