@@ -107,7 +107,7 @@ func (p *rawPeer) observe(path string, token []byte, queries ...string) {
 			m.AddQuery(q)
 		}
 	})
-	resp := p.recvUntil(5*time.Second, func(m *pool.Message) bool { return m.MessageID() == mid })
+	resp := p.recvUntil(20*time.Second, func(m *pool.Message) bool { return m.MessageID() == mid })
 	if obs, err := resp.Observe(); resp.Code() != codes.Content || err != nil {
 		p.t.Fatalf("registration response %v, Observe %d %v", resp.Code(), obs, err)
 	}
@@ -177,7 +177,7 @@ func TestSilentObserverPinged(t *testing.T) {
 	p.send(message.Reset, codes.Empty, ping.MessageID(), nil, nil)
 	// The next ping comes after another silent timeout; until then the
 	// observation holds.
-	next := p.recvUntil(5*time.Second, func(m *pool.Message) bool { return m.MessageID() != ping.MessageID() })
+	next := p.recvUntil(20*time.Second, func(m *pool.Message) bool { return m.MessageID() != ping.MessageID() })
 	if next.Code() != codes.Empty {
 		t.Fatalf("got %v, want a second ping", next.Code())
 	}
@@ -196,7 +196,7 @@ func TestIdlePeerForgotten(t *testing.T) {
 	p := dialRaw(t, e.coapAddr)
 	publish := func() {
 		mid := p.request(codes.POST, []byte{3}, func(m *pool.Message) { _ = m.SetPath("/ps/idle") })
-		if r := p.recvUntil(5*time.Second, func(m *pool.Message) bool { return m.MessageID() == mid }); r.Code() != codes.Changed {
+		if r := p.recvUntil(20*time.Second, func(m *pool.Message) bool { return m.MessageID() == mid }); r.Code() != codes.Changed {
 			t.Fatalf("POST = %v", r.Code())
 		}
 	}
@@ -234,7 +234,7 @@ func TestRetransmittedPublishOnce(t *testing.T) {
 	}
 	for range 3 {
 		p.send(message.Confirmable, codes.POST, 4242, []byte{9}, post("once"))
-		ack := p.recvUntil(5*time.Second, func(m *pool.Message) bool { return m.MessageID() == 4242 })
+		ack := p.recvUntil(20*time.Second, func(m *pool.Message) bool { return m.MessageID() == 4242 })
 		if ack.Type() != message.Acknowledgement || ack.Code() != codes.Changed {
 			t.Fatalf("answer %v %v, want ACK 2.04", ack.Type(), ack.Code())
 		}
