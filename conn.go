@@ -61,7 +61,8 @@ type conn struct {
 	ctrlTaken   chan struct{}         // signalled when the writer takes ctrl; made by backpressure, under sess.mu
 	closeOnce   sync.Once
 	movedAway   atomic.Bool // another broker took the client: leave storage alone
-	connacked   atomic.Bool // CONNACK 0 is written: a DISCONNECT may follow it
+	connackMu   sync.Mutex  // held while CONNACK is written, so a DISCONNECT waits for it
+	connacked   bool        // CONNACK 0 is written: a DISCONNECT may follow it; guarded by connackMu
 	lingering   atomic.Bool // DISCONNECT sent: input is discarded until the close
 }
 
@@ -328,8 +329,12 @@ func (c *conn) disconnect(code packets.ReasonCode) { c.disconnectRef(code, "") }
 func (c *conn) disconnectRef(code packets.ReasonCode, ref string) {
 	c.closeOnce.Do(func() {
 		// Nothing but CONNACK may come first [MQTT-3.2.0-1]: a connection
-		// taken over before its CONNACK went out is closed without a word.
-		if v5(c.version) && c.sess != nil && c.connacked.Load() {
+		// taken over before its CONNACK went out is closed without a word;
+		// one whose CONNACK is being written gets DISCONNECT after it.
+		c.connackMu.Lock()
+		connacked := c.connacked
+		c.connackMu.Unlock()
+		if v5(c.version) && c.sess != nil && connacked {
 			p := packets.Disconnect{ReasonCode: code}
 			if ref != "" {
 				p.Properties.ServerReference = []byte(ref)

@@ -512,10 +512,12 @@ func (c *conn) writeConnack(ack *packets.Connack) {
 		c.b.log.Error("encoding CONNACK", "err", err)
 	}
 	_ = c.nc.SetWriteDeadline(time.Now().Add(c.b.limits.WriteTimeout))
+	c.connackMu.Lock()
 	n, werr := c.nc.Write(buf)
+	c.connacked = werr == nil
+	c.connackMu.Unlock()
 	c.b.stats.BytesSent.Add(int64(n))
 	if werr == nil {
-		c.connacked.Store(true)
 		c.b.metrics.PacketSent(c.listener, packets.CONNACK, n)
 	}
 	s := c.sess

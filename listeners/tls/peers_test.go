@@ -45,7 +45,7 @@ func dialPaho5(t *testing.T, addr string, cfg *tls.Config, cp *paho.Connect) (*p
 		}},
 	})
 	cp.KeepAlive, cp.CleanStart = 30, true
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := pc.Connect(ctx, cp); err != nil {
 		_ = nc.Close()
@@ -111,7 +111,7 @@ func TestPahoClientsOverTLS(t *testing.T) {
 	if err != nil {
 		t.Fatalf("paho.golang over TLS: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := v5.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "to/v5", QoS: 1}}}); err != nil {
 		t.Fatal(err)

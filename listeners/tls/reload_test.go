@@ -63,7 +63,7 @@ func TestReloadServesNewCertificateKeepsLiveConnections(t *testing.T) {
 
 	// The connection made before the reload still works: it subscribes
 	// and receives what a client of the new certificate publishes.
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := old.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "after/reload", QoS: 1}}}); err != nil {
 		t.Fatalf("the old connection broke on reload: %v", err)
