@@ -77,7 +77,11 @@ func New(t testing.TB, opts ...broker.Option) *Broker {
 
 // Dial returns the client end of an in-memory connection that the broker
 // serves (listener name "pipe"): for MQTT clients that take a net.Conn,
-// such as paho.golang.
+// such as paho.golang. A client must write each packet in one Write or
+// from one goroutine at a time: paho.golang v0.23 does not, when its
+// keep alive is on (its pinger sends a PINGREQ at once, which can land
+// between the Writes of another packet on any connection but TCP), so
+// connect it with KeepAlive 0 here, or dial Addr.
 func (b *Broker) Dial() net.Conn {
 	client, server := net.Pipe()
 	pprof.Do(context.Background(), pprof.Labels("tern-brokertest", b.id), func(context.Context) {

@@ -24,7 +24,7 @@ func v5(t *testing.T, b *brokertest.Broker, id string, cp *paho.Connect) *paho.C
 	if cp == nil {
 		cp = &paho.Connect{CleanStart: true}
 	}
-	cp.ClientID, cp.KeepAlive = id, 30
+	cp.ClientID, cp.KeepAlive = id, 0 // see brokertest.Dial: no concurrent PINGREQ
 	if _, err := c.Connect(ctx(t), cp); err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestDialInMemory(t *testing.T) {
 	sub := paho.NewClient(paho.ClientConfig{Conn: b.Dial(), OnPublishReceived: []func(paho.PublishReceived) (bool, error){
 		func(r paho.PublishReceived) (bool, error) { got <- string(r.Packet.Payload); return true, nil },
 	}})
-	if _, err := sub.Connect(ctx(t), &paho.Connect{ClientID: "sub", CleanStart: true, KeepAlive: 30}); err != nil {
+	if _, err := sub.Connect(ctx(t), &paho.Connect{ClientID: "sub", CleanStart: true}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := sub.Subscribe(ctx(t), &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "x", QoS: 1}}}); err != nil {
@@ -121,7 +121,7 @@ func TestFakeClock(t *testing.T) {
 	back := paho.NewClient(paho.ClientConfig{Conn: b.Dial(), OnPublishReceived: []func(paho.PublishReceived) (bool, error){
 		func(r paho.PublishReceived) (bool, error) { got <- string(r.Packet.Payload); return true, nil },
 	}})
-	if ack, err := back.Connect(ctx(t), &paho.Connect{ClientID: "sleepy", KeepAlive: 30, Properties: &paho.ConnectProperties{SessionExpiryInterval: &hour}}); err != nil || !ack.SessionPresent {
+	if ack, err := back.Connect(ctx(t), &paho.Connect{ClientID: "sleepy", Properties: &paho.ConnectProperties{SessionExpiryInterval: &hour}}); err != nil || !ack.SessionPresent {
 		t.Fatalf("resume: %v", err)
 	}
 	waitFor(t, func() bool { return b.Stats().Dropped == dropped+1 })

@@ -44,7 +44,10 @@ func dialPaho5(t *testing.T, addr string, cfg *tls.Config, cp *paho.Connect) (*p
 			return true, nil
 		}},
 	})
-	cp.KeepAlive, cp.CleanStart = 30, true
+	// No keep alive: paho.golang sends its first PINGREQ at once from a
+	// goroutine of its own, and over a tls.Conn a packet takes several
+	// Writes, which that PINGREQ can land between.
+	cp.KeepAlive, cp.CleanStart = 0, true
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := pc.Connect(ctx, cp); err != nil {
