@@ -101,9 +101,8 @@ func (c *conn) serve() {
 	}
 	b.stats.BytesReceived.Add(int64(fh.Remaining + 2))
 	b.metrics.PacketReceived(c.listener, packets.CONNECT, fh.Remaining+2)
-	ok := c.connect(fh, body)
-	b.connected(c)
-	if !ok {
+	b.connected(c) // it sent CONNECT: no longer pending
+	if !c.connect(fh, body) {
 		c.releaseSlot()
 		_ = c.nc.Close()
 		close(c.done)
