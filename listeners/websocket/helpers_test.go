@@ -134,7 +134,10 @@ func dialAutopaho(t testing.TB, serverURL, id string, cfg autopaho.ClientConfig)
 	}
 	in := &inbox{}
 	cfg.ServerUrls = []*url.URL{u}
-	cfg.KeepAlive = 30
+	// No keep alive: paho.golang sends its first PINGREQ at once from a
+	// goroutine of its own, which can land between the WebSocket messages
+	// of another packet (see brokertest.Dial).
+	cfg.KeepAlive = 0
 	cfg.CleanStartOnInitialConnection = true
 	cfg.ConnectTimeout = 10 * time.Second
 	cfg.ReconnectBackoff = func(int) time.Duration { return 50 * time.Millisecond }
