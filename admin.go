@@ -136,6 +136,7 @@ func (b *Broker) RemoveSession(clientID string) error {
 	}
 	s.endLocked()
 	delete(b.sessions, clientID)
+	b.forgettingLocked(clientID)
 	s.mu.Unlock()
 	b.mu.Unlock()
 	b.metrics.Sessions(-1)

@@ -44,15 +44,16 @@ type Broker struct {
 	retained *topics.Retained[*sessions.Message]
 	matches  sync.Pool // *routeState
 
-	mu       sync.Mutex          // guards sessions, conns, closing
-	sessions map[string]*session // by client identifier
-	conns    map[*conn]struct{}  // live connections
-	pending  map[*conn]struct{}  // connections whose CONNECT is not handled yet
-	locals   map[*localSub]struct{}
-	closing  bool
-	optErrs  []error // misused options, reported by New
-	clock    Clock
-	ownStore bool // the store is the broker's own memory store: nothing outlives the broker
+	mu         sync.Mutex          // guards sessions, conns, closing
+	sessions   map[string]*session // by client identifier
+	conns      map[*conn]struct{}  // live connections
+	pending    map[*conn]struct{}  // connections whose CONNECT is not handled yet
+	forgetting map[string]int      // ended sessions whose stored state is being deleted (persist.go)
+	locals     map[*localSub]struct{}
+	closing    bool
+	optErrs    []error // misused options, reported by New
+	clock      Clock
+	ownStore   bool // the store is the broker's own memory store: nothing outlives the broker
 
 	host *Client // the host's own in-process Client (client.go)
 

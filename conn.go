@@ -442,6 +442,7 @@ func (c *conn) teardown(cause error) {
 		if b.sessions[s.id] == s {
 			delete(b.sessions, s.id)
 		}
+		b.forgettingLocked(s.id)
 	} else if s.conn == nil && !s.ended {
 		if s.expiry != 0xFFFFFFFF && !b.closing {
 			s.expiryTimer = b.clock.AfterFunc(time.Duration(s.expiry)*time.Second, s.expire)

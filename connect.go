@@ -235,6 +235,7 @@ func (b *Broker) attach(c *conn, clean bool, expiry uint32, window int, w *will,
 				s.endLocked()
 				s.mu.Unlock()
 				delete(b.sessions, id)
+				b.forgettingLocked(id)
 				b.metrics.Sessions(-1)
 				discarded = s
 				s = nil

@@ -77,7 +77,16 @@ func (b *Broker) saveSession(s *session) error {
 }
 
 // forgetSession deletes everything stored for a session that ended.
+// The caller took s out of b.sessions with forgettingLocked, under b.mu:
+// until the stored state is gone, loadSession does not bring it back.
 func (b *Broker) forgetSession(s *session) {
+	defer func() {
+		b.mu.Lock()
+		if b.forgetting[s.id]--; b.forgetting[s.id] <= 0 {
+			delete(b.forgetting, s.id)
+		}
+		b.mu.Unlock()
+	}()
 	s.mu.Lock()
 	persisted := s.persisted
 	s.persisted = false
@@ -239,12 +248,22 @@ func (b *Broker) sessionFromStore(ctx context.Context, st *storage.Session) (*se
 	return s, nil
 }
 
+// forgettingLocked records, with b.mu held, that the session of id left
+// b.sessions and forgetSession will delete its stored state.
+func (b *Broker) forgettingLocked(id string) {
+	if b.forgetting == nil {
+		b.forgetting = make(map[string]int)
+	}
+	b.forgetting[id]++
+}
+
 // loadSession brings a persistent session that this broker does not hold
 // from storage, for a client resuming it here: after a restart, or from
 // another broker sharing the store.
 func (b *Broker) loadSession(ctx context.Context, id string) error {
 	b.mu.Lock()
 	_, have := b.sessions[id]
+	have = have || b.forgetting[id] > 0 // ended here: its stored state is being deleted
 	b.mu.Unlock()
 	if have {
 		return nil

@@ -169,6 +169,7 @@ func (s *session) expire() {
 	}
 	s.endLocked()
 	delete(b.sessions, s.id)
+	b.forgettingLocked(s.id)
 	s.mu.Unlock()
 	b.mu.Unlock()
 	b.metrics.Sessions(-1)
