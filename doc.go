@@ -8,7 +8,8 @@
 // Listeners (package listeners and its subpackages) hand connections to the
 // broker; storage backends (package storage) persist sessions and retained
 // messages; small hook interfaces (hooks.go) let a host authenticate,
-// authorize, observe and modify. The in-process API (Publish, Subscribe)
+// authorize, observe and modify. The in-process API (Publish, Subscribe,
+// and Client for an authenticated identity, as the bridges use it)
 // routes messages for the host without a socket.
 //
 // # Connection I/O
@@ -48,9 +49,24 @@
 //
 // # Overflow policy
 //
-// A session's queue holds at most Limits.MaxQueuedMessages deliveries. When
-// it is full, new deliveries for that session are dropped, counted in
-// Stats.Dropped and reported to DropHook and Metrics; other clients
-// and the publisher are not slowed. QoS 0 messages for a disconnected
-// session are not queued (DropOfflineQoS0), as in Mosquitto's default.
+// A session's queue holds at most Limits.MaxQueuedMessages deliveries and,
+// with its in-flight window, Limits.MaxQueuedBytes of messages (counted as
+// what they hold in memory, user properties included). When it is full,
+// new deliveries for that session are dropped, counted in Stats.Dropped
+// and reported to DropHook and Metrics; other clients and the publisher
+// are not slowed. QoS 0 messages for a disconnected session are not
+// queued (DropOfflineQoS0), as in Mosquitto's default. Above
+// Limits.MaxQueuedBytesTotal for all sessions together the broker sheds
+// load (budget.go). Retained messages a SUBSCRIBE matches do not go
+// through the queue: the writer streams them as the client reads
+// (retained.go), so a large set is never dropped.
+//
+// # Backpressure
+//
+// Replies (acknowledgements, SUBACK...) are flushed at least every 64
+// packets read; a client that leaves more than 256 KiB of them unread is
+// not read from until it catches up, or is disconnected after
+// Limits.WriteTimeout. After a server DISCONNECT the connection is
+// half-closed and its input discarded for up to a second, so the client
+// reads the reason code instead of a reset.
 package broker
