@@ -23,15 +23,8 @@ func TestBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command to build mqttd with")
-	}
+	bin := buildMqttd(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "mqttd")
-	if out, err := exec.Command(goBin, "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 
 	t.Run("SIGTERM shuts down and exits 0", func(t *testing.T) {
 		conf := filepath.Join(dir, "tern.yaml")

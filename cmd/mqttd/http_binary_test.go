@@ -28,19 +28,12 @@ func TestBinaryHTTP(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command to build mqttd with")
-	}
 	curlBin, err := exec.LookPath("curl")
 	if err != nil {
 		t.Skip("curl is not installed (make deps installs it)")
 	}
+	bin := buildMqttd(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "mqttd")
-	if out, err := exec.Command(goBin, "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	conf := filepath.Join(dir, "tern.yaml")
 	writeFile(t, conf, `listeners:
   - type: tcp
