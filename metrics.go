@@ -7,9 +7,11 @@ import (
 )
 
 // Metrics receives the broker's metric events; metrics/prometheus
-// implements it and so does the broker's own $SYS publisher. Methods are
-// called on hot paths, from many goroutines, never under a broker lock
-// that a client's traffic needs: they must be cheap and must not block.
+// implements it. Methods are called on hot paths, from many goroutines,
+// some (the gauges) with a broker or session lock held:
+// they must be cheap, must not block and must not call back into the
+// broker. Code that needs to act on events is a hook (hooks.go), which
+// runs under no lock.
 // Embed NoMetrics so that an event added later does not break an
 // implementation.
 //

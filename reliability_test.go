@@ -633,3 +633,29 @@ func TestTopicAliasesAreBoundedByBytes(t *testing.T) {
 		t.Fatalf("got %#v, want DISCONNECT 0x97", d)
 	}
 }
+
+// TestRetainedBacklogIsBoundedByBytes: the retained messages a SUBSCRIBE
+// still has to send cost 8 bytes each while they wait, and a session's
+// waiting ones are bounded by MaxQueuedBytes; past it they are dropped and
+// counted, so subscribing to "#" again and again cannot pin memory.
+func TestRetainedBacklogIsBoundedByBytes(t *testing.T) {
+	b, addr := startBroker(t, broker.WithSysInterval(-1), broker.WithLimits(broker.Limits{MaxQueuedBytes: 4000}))
+	for i := range 1000 {
+		if err := b.Publish(fmt.Sprintf("rb/%d", i), []byte("v"), 0, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := dialRaw(t, addr)
+	c.connect(connectPacket("backlogged", true), packets.Success)
+	c.subscribe(1, "rb/#", 0)
+	got := 0
+	for {
+		if _, err := c.tryNext(500 * time.Millisecond); err != nil {
+			break
+		}
+		got++
+	}
+	if got != 4000/8 || b.Stats().Dropped != 1000-4000/8 {
+		t.Fatalf("got %d retained, %d dropped; want %d and %d", got, b.Stats().Dropped, 4000/8, 1000-4000/8)
+	}
+}

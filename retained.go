@@ -68,21 +68,49 @@ type retainedBacklog struct {
 // queue at a time, and the queue length below which it does.
 const backlogChunk = 256
 
-// addBacklog queues retained backlogs for the writer and wakes it.
+// backlogEntryBytes is what one waiting retained delivery costs (a pointer
+// in the backlog); a session's backlog is bounded by MaxQueuedBytes of
+// them, so a client that subscribes to "#" again and again cannot make the
+// broker hold a list of every retained message per SUBSCRIBE without end.
+const backlogEntryBytes = 8
+
+// addBacklog queues retained backlogs for the writer and wakes it. What
+// would take the backlog past its bound is dropped and counted.
 func (s *session) addBacklog(rbs []*retainedBacklog) {
 	if len(rbs) == 0 {
 		return
 	}
+	var dropped []*sessions.Message
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.ended {
+		s.mu.Unlock()
 		return
 	}
-	s.backlog = append(s.backlog, rbs...)
+	room := -1 // no bound
+	if max := s.b.limits.MaxQueuedBytes; max > 0 {
+		room = max / backlogEntryBytes
+		for _, rb := range s.backlog {
+			room -= len(rb.msgs) - rb.next
+		}
+	}
+	for _, rb := range rbs {
+		if room >= 0 && len(rb.msgs) > room {
+			dropped = append(dropped, rb.msgs[max(room, 0):]...)
+			rb.msgs = rb.msgs[:max(room, 0)]
+		}
+		if len(rb.msgs) > 0 {
+			s.backlog = append(s.backlog, rb)
+		}
+		if room >= 0 {
+			room = max(room-len(rb.msgs), 0)
+		}
+	}
 	s.refillLocked()
 	if s.conn != nil {
 		s.conn.kickLocked()
 	}
+	s.mu.Unlock()
+	s.b.droppedAll(s.id, dropped, DropQueueFull)
 }
 
 // refillLocked moves retained deliveries from the backlog to the front of
@@ -107,7 +135,5 @@ func (s *session) refillLocked() {
 			s.backlog = s.backlog[1:]
 		}
 	}
-	for i := n - 1; i >= 0; i-- {
-		s.queue.PushFront(chunk[i])
-	}
+	s.queue.PushFrontAll(chunk[:n])
 }

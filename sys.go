@@ -41,7 +41,7 @@ func (b *Broker) publishSys() {
 		{"$SYS/broker/messages/received", itoa(st.MessagesReceived)},
 		{"$SYS/broker/messages/sent", itoa(st.MessagesDelivered)},
 		{"$SYS/broker/messages/dropped", itoa(st.Dropped)},
-		{"$SYS/broker/messages/inflight", itoa(int64(b.inflightTotal()))},
+		{"$SYS/broker/messages/inflight", itoa(int64(st.Inflight))},
 		{"$SYS/broker/bytes/received", itoa(st.BytesReceived)},
 		{"$SYS/broker/bytes/sent", itoa(st.BytesSent)},
 		{"$SYS/broker/subscriptions/count", itoa(int64(st.Subscriptions))},

@@ -69,6 +69,25 @@ func (q *Queue) PushFront(d Delivery) {
 	q.items[0] = d
 }
 
+// PushFrontAll puts ds, in order, at the head of the queue, ignoring Max:
+// one move of the queued deliveries for the whole block.
+func (q *Queue) PushFrontAll(ds []Delivery) {
+	if len(ds) == 0 {
+		return
+	}
+	for i := range ds {
+		q.bytes += size(&ds[i])
+	}
+	if q.head >= len(ds) {
+		q.head -= len(ds)
+		copy(q.items[q.head:], ds)
+		return
+	}
+	items := make([]Delivery, 0, len(ds)+len(q.items)-q.head)
+	items = append(append(items, ds...), q.items[q.head:]...)
+	q.items, q.head = items, 0
+}
+
 // Peek returns the head delivery; ok is false when the queue is empty.
 func (q *Queue) Peek() (d *Delivery, ok bool) {
 	if q.Len() == 0 {

@@ -1,6 +1,7 @@
 package sessions
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -138,4 +139,24 @@ func (b *bytesReader) Read(p []byte) (int, error) {
 	n := copy(p, *b)
 	*b = (*b)[n:]
 	return n, nil
+}
+
+func TestQueuePushFrontAll(t *testing.T) {
+	var q Queue
+	m := func(topic string) Delivery { return Delivery{Msg: &Message{Topic: topic}} }
+	q.Push(m("c"))
+	q.Push(m("d"))
+	q.PushFrontAll([]Delivery{m("a"), m("b")})
+	q.Pop()
+	q.PushFrontAll([]Delivery{m("a")}) // reuses the freed head slot
+	var got []string
+	for d, ok := q.Pop(); ok; d, ok = q.Pop() {
+		got = append(got, d.Msg.Topic)
+	}
+	if fmt.Sprint(got) != "[a b c d]" {
+		t.Fatalf("order %v, want [a b c d]", got)
+	}
+	if q.Bytes() != 0 {
+		t.Fatalf("%d bytes left in an empty queue", q.Bytes())
+	}
 }

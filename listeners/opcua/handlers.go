@@ -76,53 +76,37 @@ func (s *Server) registerHandlers(srv *server.Server, ts *topicSpace, public str
 		req.RequestedPublishingInterval = min(iv, maxPublishingInterval)
 		return srv.SubscriptionService.CreateSubscription(sc, req, reqID)
 	})
-	subs := map[uint16]string{
-		id.ModifySubscriptionRequest_Encoding_DefaultBinary:    "ModifySubscription",
-		id.SetPublishingModeRequest_Encoding_DefaultBinary:     "SetPublishingMode",
-		id.PublishRequest_Encoding_DefaultBinary:               "Publish",
-		id.RepublishRequest_Encoding_DefaultBinary:             "Republish",
-		id.TransferSubscriptionsRequest_Encoding_DefaultBinary: "TransferSubscriptions",
-		id.DeleteSubscriptionsRequest_Encoding_DefaultBinary:   "DeleteSubscriptions",
-	}
-	for typeID, name := range subs {
-		reg(typeID, name, func(sc *uasc.SecureChannel, r ua.Request, reqID uint32) (ua.Response, error) {
-			ss := srv.SubscriptionService
-			switch name {
-			case "ModifySubscription":
-				return ss.ModifySubscription(sc, r, reqID)
-			case "SetPublishingMode":
-				return ss.SetPublishingMode(sc, r, reqID)
-			case "Publish":
-				return ss.Publish(sc, r, reqID)
-			case "Republish":
-				return ss.Republish(sc, r, reqID)
-			case "TransferSubscriptions":
-				return ss.TransferSubscriptions(sc, r, reqID)
-			}
-			return ss.DeleteSubscriptions(sc, r, reqID)
+	// The other subscription services stay gopcua's, behind reg's guard;
+	// the service is looked up at each call (srv sets it up at Start).
+	type subCall = func(*server.SubscriptionService, *uasc.SecureChannel, ua.Request, uint32) (ua.Response, error)
+	for typeID, h := range map[uint16]struct {
+		name string
+		call subCall
+	}{
+		id.ModifySubscriptionRequest_Encoding_DefaultBinary:    {"ModifySubscription", (*server.SubscriptionService).ModifySubscription},
+		id.SetPublishingModeRequest_Encoding_DefaultBinary:     {"SetPublishingMode", (*server.SubscriptionService).SetPublishingMode},
+		id.PublishRequest_Encoding_DefaultBinary:               {"Publish", (*server.SubscriptionService).Publish},
+		id.RepublishRequest_Encoding_DefaultBinary:             {"Republish", (*server.SubscriptionService).Republish},
+		id.TransferSubscriptionsRequest_Encoding_DefaultBinary: {"TransferSubscriptions", (*server.SubscriptionService).TransferSubscriptions},
+		id.DeleteSubscriptionsRequest_Encoding_DefaultBinary:   {"DeleteSubscriptions", (*server.SubscriptionService).DeleteSubscriptions},
+	} {
+		reg(typeID, h.name, func(sc *uasc.SecureChannel, r ua.Request, reqID uint32) (ua.Response, error) {
+			return h.call(srv.SubscriptionService, sc, r, reqID)
 		})
 	}
-	items := map[uint16]string{
-		id.CreateMonitoredItemsRequest_Encoding_DefaultBinary: "CreateMonitoredItems",
-		id.ModifyMonitoredItemsRequest_Encoding_DefaultBinary: "ModifyMonitoredItems",
-		id.SetMonitoringModeRequest_Encoding_DefaultBinary:    "SetMonitoringMode",
-		id.SetTriggeringRequest_Encoding_DefaultBinary:        "SetTriggering",
-		id.DeleteMonitoredItemsRequest_Encoding_DefaultBinary: "DeleteMonitoredItems",
-	}
-	for typeID, name := range items {
-		reg(typeID, name, func(sc *uasc.SecureChannel, r ua.Request, reqID uint32) (ua.Response, error) {
-			ms := srv.MonitoredItemService
-			switch name {
-			case "CreateMonitoredItems":
-				return ms.CreateMonitoredItems(sc, r, reqID)
-			case "ModifyMonitoredItems":
-				return ms.ModifyMonitoredItems(sc, r, reqID)
-			case "SetMonitoringMode":
-				return ms.SetMonitoringMode(sc, r, reqID)
-			case "SetTriggering":
-				return ms.SetTriggering(sc, r, reqID)
-			}
-			return ms.DeleteMonitoredItems(sc, r, reqID)
+	type itemCall = func(*server.MonitoredItemService, *uasc.SecureChannel, ua.Request, uint32) (ua.Response, error)
+	for typeID, h := range map[uint16]struct {
+		name string
+		call itemCall
+	}{
+		id.CreateMonitoredItemsRequest_Encoding_DefaultBinary: {"CreateMonitoredItems", (*server.MonitoredItemService).CreateMonitoredItems},
+		id.ModifyMonitoredItemsRequest_Encoding_DefaultBinary: {"ModifyMonitoredItems", (*server.MonitoredItemService).ModifyMonitoredItems},
+		id.SetMonitoringModeRequest_Encoding_DefaultBinary:    {"SetMonitoringMode", (*server.MonitoredItemService).SetMonitoringMode},
+		id.SetTriggeringRequest_Encoding_DefaultBinary:        {"SetTriggering", (*server.MonitoredItemService).SetTriggering},
+		id.DeleteMonitoredItemsRequest_Encoding_DefaultBinary: {"DeleteMonitoredItems", (*server.MonitoredItemService).DeleteMonitoredItems},
+	} {
+		reg(typeID, h.name, func(sc *uasc.SecureChannel, r ua.Request, reqID uint32) (ua.Response, error) {
+			return h.call(srv.MonitoredItemService, sc, r, reqID)
 		})
 	}
 }
