@@ -112,9 +112,7 @@ func TestAuthorizationObserve(t *testing.T) {
 		t.Errorf("observe of another user's topics = %v, want 4.03 without Observe", resp.Code())
 	}
 	var n notes
-	if _, err := co.Observe(ctx, "/ps/alice/#", n.add); err != nil {
-		t.Fatal(err)
-	}
+	observe(t, ctx, co, "/ps/alice/#", &n)
 	e.subscriptions(t, 1)
 	if _, err := co.Post(ctx, "/ps/alice/x", message.TextPlain, strings.NewReader("mine")); err != nil {
 		t.Fatal(err)

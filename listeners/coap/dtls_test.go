@@ -69,9 +69,7 @@ func TestDTLSPSK(t *testing.T) {
 	co := dialPSK(t, e.coapAddr, "sensor", pskKeys["sensor"])
 	ctx := ctx10(t)
 	var n notes
-	if _, err := co.Observe(ctx, "/ps/sensor/cmd", n.add); err != nil {
-		t.Fatal(err)
-	}
+	observe(t, ctx, co, "/ps/sensor/cmd", &n)
 	resp, err := co.Post(ctx, "/ps/sensor/temp", message.TextPlain, strings.NewReader("21"))
 	if err != nil {
 		t.Fatal(err)

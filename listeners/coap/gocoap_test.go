@@ -13,6 +13,8 @@ import (
 	"github.com/plgd-dev/go-coap/v3/message"
 	"github.com/plgd-dev/go-coap/v3/message/codes"
 	"github.com/plgd-dev/go-coap/v3/message/pool"
+	"github.com/plgd-dev/go-coap/v3/net/client"
+	udpclient "github.com/plgd-dev/go-coap/v3/udp/client"
 	"github.com/ternmq/broker"
 	"github.com/ternmq/broker/listeners/coap"
 	"github.com/ternmq/broker/packets"
@@ -65,6 +67,21 @@ func (n *notes) wait(t *testing.T, count int) []note {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return append([]note(nil), n.msgs...)
+}
+
+// observe registers an observation of path whose notifications go to n,
+// and waits until the registration response has reached n: go-coap calls
+// the observer on goroutines of its own, so a notification sent right
+// after Observe returns can overtake the response, which the client then
+// drops as stale (RFC 7641 §3.4).
+func observe(t *testing.T, ctx context.Context, co *udpclient.Conn, path string, n *notes, opts ...message.Option) client.Observation {
+	t.Helper()
+	obs, err := co.Observe(ctx, path, n.add, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.wait(t, 1)
+	return obs
 }
 
 // subscriptions waits until the broker holds want subscriptions.
@@ -214,15 +231,8 @@ func TestObserve(t *testing.T) {
 		t.Fatal(err)
 	}
 	var plain, wild notes
-	obs, err := co.Observe(ctx, "/ps/o/t", plain.add)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wobs, err := co.Observe(ctx, "/ps/o/#", wild.add, query("qos=1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = wobs
+	obs := observe(t, ctx, co, "/ps/o/t", &plain)
+	observe(t, ctx, co, "/ps/o/#", &wild, query("qos=1"))
 	e.subscriptions(t, 2)
 	// The wildcard observation gets the retained message as a notification.
 	wild.wait(t, 2)
@@ -270,9 +280,7 @@ func TestObserverOutlivesInactivity(t *testing.T) {
 	e := start(t, nil, coap.WithInactivityTimeout(time.Second), coap.WithTransmission(100*time.Millisecond, 2))
 	co := dial(t, e.coapAddr)
 	var n notes
-	if _, err := co.Observe(ctx10(t), "/ps/quiet", n.add); err != nil {
-		t.Fatal(err)
-	}
+	observe(t, ctx10(t), co, "/ps/quiet", &n)
 	e.subscriptions(t, 1)
 	// Waiting is the point: three inactivity timeouts without a request.
 	time.Sleep(3 * time.Second)
@@ -295,9 +303,7 @@ func TestBlockwise(t *testing.T) {
 	big := bytes.Repeat([]byte("0123456789abcdef"), 300) // 4800 bytes
 	got := subscribe(t, e.b, "big")
 	var n notes
-	if _, err := co.Observe(ctx, "/ps/big2", n.add); err != nil {
-		t.Fatal(err)
-	}
+	observe(t, ctx, co, "/ps/big2", &n)
 	e.subscriptions(t, 2)
 
 	resp, err := co.Post(ctx, "/ps/big", message.AppOctets, bytes.NewReader(big), query("retain=1"))
@@ -432,9 +438,7 @@ func TestShutdownEndsObservations(t *testing.T) {
 	e := start(t, nil)
 	co := dial(t, e.coapAddr)
 	var n notes
-	if _, err := co.Observe(ctx10(t), "/ps/s/#", n.add); err != nil {
-		t.Fatal(err)
-	}
+	observe(t, ctx10(t), co, "/ps/s/#", &n)
 	e.subscriptions(t, 1)
 	if err := e.b.Close(); err != nil {
 		t.Fatal(err)
@@ -464,9 +468,7 @@ func TestMaxObservers(t *testing.T) {
 		t.Fatal(err)
 	}
 	var n notes
-	if _, err := co.Observe(ctx, "/ps/m/a", n.add); err != nil {
-		t.Fatal(err)
-	}
+	observe(t, ctx, co, "/ps/m/a", &n)
 	resp, err := co.Get(ctx, "/ps/m/b", message.Option{ID: message.Observe, Value: []byte{}})
 	if err != nil {
 		t.Fatal(err)
