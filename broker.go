@@ -70,24 +70,26 @@ type Broker struct {
 	stats      counters
 	startAt    time.Time
 	nextAnon   atomic.Uint64
+	pollState  // idle connections without goroutines (park.go)
 }
 
 // New returns a broker configured by opts. It does not listen until Start.
 func New(opts ...Option) (*Broker, error) {
 	b := &Broker{
-		limits:   defaultLimits.withDefaults(),
-		metrics:  NoMetrics{},
-		log:      slog.Default(),
-		subs:     topics.NewTrie[subscriber, subscription](),
-		retained: topics.NewRetained[*sessions.Message](),
-		sessions: make(map[string]*session),
-		conns:    make(map[*conn]struct{}),
-		pending:  make(map[*conn]struct{}),
-		startAt:  time.Now(),
-		clock:    systemClock{},
-		removers: make(chan struct{}, 256),
-		feat:     features{maxQoS: 2, sysInterval: 10 * time.Second},
-		id:       newBrokerID(),
+		limits:    defaultLimits.withDefaults(),
+		metrics:   NoMetrics{},
+		log:       slog.Default(),
+		subs:      topics.NewTrie[subscriber, subscription](),
+		retained:  topics.NewRetained[*sessions.Message](),
+		sessions:  make(map[string]*session),
+		conns:     make(map[*conn]struct{}),
+		pending:   make(map[*conn]struct{}),
+		pollState: pollState{parkAfter: defaultParkAfter},
+		startAt:   time.Now(),
+		clock:     systemClock{},
+		removers:  make(chan struct{}, 256),
+		feat:      features{maxQoS: 2, sysInterval: 10 * time.Second},
+		id:        newBrokerID(),
 	}
 	b.matches.New = func() any { return new(routeState) }
 	b.host = &Client{b: b, info: ClientInfo{Listener: "local", Version: packets.V5}}
@@ -224,6 +226,7 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 		b.claimStop()
 	}
 	b.wg.Wait()
+	b.stopPoller()
 	b.stopTimers()
 	err := b.store.Close()
 	for _, h := range b.hooks.lifecycle {
@@ -264,9 +267,8 @@ func (b *Broker) ServeConn(listener string, nc net.Conn) {
 		return
 	}
 	b.pending[c] = struct{}{}
-	b.wg.Add(1)
+	b.wg.Add(1) // done when the connection ends, which a parked one may do after this returns
 	b.mu.Unlock()
-	defer b.wg.Done()
 	c.serve()
 }
 

@@ -2,7 +2,6 @@ package broker
 
 import (
 	"runtime/debug"
-	"syscall"
 	"time"
 )
 
@@ -29,9 +28,8 @@ func defaultBudget() int {
 	if lim := debug.SetMemoryLimit(-1); lim > 0 && lim < 1<<62 {
 		return int(lim / 2)
 	}
-	var si syscall.Sysinfo_t
-	if syscall.Sysinfo(&si) == nil && si.Totalram > 0 {
-		return int(uint64(si.Totalram) * uint64(si.Unit) / 2)
+	if ram := totalRAM(); ram > 0 {
+		return int(ram / 2)
 	}
 	return 1 << 30
 }

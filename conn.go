@@ -64,6 +64,17 @@ type conn struct {
 	connackMu   sync.Mutex  // held while CONNACK is written, so a DISCONNECT waits for it
 	connacked   bool        // CONNACK 0 is written: a DISCONNECT may follow it; guarded by connackMu
 	lingering   atomic.Bool // DISCONNECT sent: input is discarded until the close
+
+	// Parking (park.go).
+	parkable     bool         // a plain socket the poller can wait on
+	registered   bool         // its socket is in the poller's epoll set (owner only)
+	fd           int32        // that socket (owner only)
+	deadline     time.Time    // the keep alive's read deadline (owner only)
+	state        atomic.Int32 // connRunning, connParking or connParked
+	active       atomic.Bool  // read a packet since the last sweep
+	parkReq      atomic.Bool  // kicked by a sweep: park if idle
+	keepExpired  atomic.Bool  // the keep alive ran out while parked
+	parkDeadline atomic.Int64 // the keep alive's deadline while parked (Unix ns); 0: none
 }
 
 func newConn(b *Broker, listener string, nc net.Conn) *conn {
@@ -74,6 +85,7 @@ func newConn(b *Broker, listener string, nc net.Conn) *conn {
 		r:           packets.NewReader(nc, b.limits.MaxPacketSize),
 		done:        make(chan struct{}),
 		willOnClose: true,
+		parkable:    b.parkAfter > 0 && parkable(nc),
 	}
 }
 
@@ -81,22 +93,19 @@ func newConn(b *Broker, listener string, nc net.Conn) *conn {
 func (c *conn) serve() {
 	b := c.b
 	b.stats.ConnectionsTotal.Add(1)
-	defer c.r.Release()
 	_ = c.nc.SetReadDeadline(time.Now().Add(b.limits.ConnectTimeout))
 	fh, body, err := c.r.Next()
 	if err != nil {
 		b.connected(c)
 		c.fail(err, "reading CONNECT")
-		_ = c.nc.Close()
-		close(c.done)
+		c.end()
 		return
 	}
 	if fh.Type != packets.CONNECT {
 		// The first packet must be CONNECT [MQTT-3.1.0-1].
 		b.connected(c)
 		c.fail(&packets.Error{Packet: fh.Type, Field: "packet type", Reason: "first packet is not CONNECT", Code: packets.ProtocolError}, "handshake")
-		_ = c.nc.Close()
-		close(c.done)
+		c.end()
 		return
 	}
 	b.stats.BytesReceived.Add(int64(fh.Remaining + 2))
@@ -104,12 +113,34 @@ func (c *conn) serve() {
 	b.connected(c) // it sent CONNECT: no longer pending
 	if !c.connect(fh, body) {
 		c.releaseSlot()
-		_ = c.nc.Close()
-		close(c.done)
+		c.end()
 		return
 	}
-	err = c.readLoop()
+	if c.parkable {
+		c.b.parker() // its sweeps find idle connections
+	}
+	c.run()
+}
+
+// end closes a connection that never became a client.
+func (c *conn) end() {
+	_ = c.nc.Close()
+	close(c.done)
+	c.r.Release()
+	c.b.wg.Done()
+}
+
+// run reads and handles packets until the connection ends, or parks: then
+// it returns at once and a new goroutine runs it again when the connection
+// wakes (park.go).
+func (c *conn) run() {
+	err := c.readLoop()
+	if err == errParked {
+		return
+	}
 	c.teardown(err)
+	c.r.Release()
+	c.b.wg.Done()
 }
 
 // readLoop handles packets until the connection ends.
@@ -118,14 +149,20 @@ func (c *conn) readLoop() error {
 	if c.keep == 0 {
 		_ = c.nc.SetReadDeadline(time.Time{})
 	}
+	kicked := false
 	for {
 		if c.lingering.Load() {
 			return errLingering
 		}
-		if c.keep > 0 {
-			// Disconnect after 1.5 times the keep alive without a packet [MQTT-3.1.2-24].
-			_ = c.nc.SetReadDeadline(time.Now().Add(c.keep))
+		if c.keepExpired.Load() {
+			return c.keepAliveExpired()
 		}
+		if c.keep > 0 && !kicked {
+			// Disconnect after 1.5 times the keep alive without a packet [MQTT-3.1.2-24].
+			c.deadline = time.Now().Add(c.keep)
+			_ = c.nc.SetReadDeadline(c.deadline)
+		}
+		kicked = false
 		fh, body, err := c.r.Next()
 		if err == nil && c.lingering.Load() {
 			return errLingering // DISCONNECT sent: what follows is discarded
@@ -133,6 +170,15 @@ func (c *conn) readLoop() error {
 		if err != nil {
 			_ = c.flushPending() // what was read completely is still routed
 			c.flushAcked()
+			if c.parkReq.Swap(false) && isTimeout(err) && (c.keep == 0 || time.Now().Before(c.deadline)) {
+				// A sweep's kick, not the keep alive: park if idle (park.go).
+				if c.tryPark() {
+					return errParked
+				}
+				_ = c.nc.SetReadDeadline(c.deadline) // the zero time without keep alive
+				kicked = true
+				continue
+			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() && c.keep > 0 {
 				c.disconnect(packets.KeepAliveTimeout)
@@ -144,6 +190,7 @@ func (c *conn) readLoop() error {
 			c.fail(err, "reading")
 			return err
 		}
+		c.markActive()
 		b.stats.BytesReceived.Add(int64(fh.Remaining + 2))
 		b.metrics.PacketReceived(c.listener, fh.Type, fh.Remaining+2)
 		if err := c.handle(fh, body); err != nil {
@@ -326,6 +373,7 @@ func (c *conn) disconnect(code packets.ReasonCode) { c.disconnectRef(code, "") }
 // disconnectRef is disconnect with a Server Reference (v5), for 0x9C Use
 // another server and 0x9D Server moved [MQTT-4.11].
 func (c *conn) disconnectRef(code packets.ReasonCode, ref string) {
+	defer c.wake() // a parked connection needs its goroutine to end
 	c.closeOnce.Do(func() {
 		// Nothing but CONNACK may come first [MQTT-3.2.0-1]: a connection
 		// taken over before its CONNACK went out is closed without a word;
@@ -402,6 +450,7 @@ func (c *conn) lingerClose() {
 // close closes the network connection without a DISCONNECT.
 func (c *conn) close() {
 	c.closeOnce.Do(func() { _ = c.nc.Close() })
+	c.wake() // a parked connection needs its goroutine to end
 }
 
 // teardown detaches the connection from its session after the read loop
@@ -409,6 +458,9 @@ func (c *conn) close() {
 func (c *conn) teardown(cause error) {
 	b := c.b
 	c.close()
+	if c.registered {
+		b.poll.forget(c)
+	}
 	s := c.sess
 	b.mu.Lock()
 	delete(b.conns, c)

@@ -19,6 +19,7 @@ type counters struct {
 	authzErrors        atomic.Int64 // authorization decisions that failed (Failed)
 	pendingRefused     atomic.Int64 // connections closed at once: too many had not sent CONNECT
 	slots              atomic.Int64 // connections holding a MaxConnections slot
+	parked             atomic.Int64 // connections waiting in the poller, without a goroutine
 	heldBytes          atomic.Int64 // queued and in-flight bytes, as last summed (budget.go)
 }
 
@@ -31,6 +32,7 @@ type Stats struct {
 	ProtocolViolations                           int64
 	AuthorizationErrors                          int64 // decisions that could not be made (Failed)
 	Pending                                      int   // connections that have not sent CONNECT yet
+	Parked                                       int64 // idle connections waiting without a goroutine (Linux, plain TCP and Unix sockets)
 	PendingRefused                               int64 // connections closed at once: Limits.MaxPendingConnections had not sent CONNECT
 	Sessions, Subscriptions, Retained            int
 	Inflight, Queued                             int   // deliveries sent and unacknowledged; waiting in session queues
@@ -73,6 +75,7 @@ func (b *Broker) Stats() Stats {
 		Inflight:            inflight,
 		HeldBytes:           b.stats.heldBytes.Load(),
 		Shedding:            b.overBudget.Load(),
+		Parked:              b.stats.parked.Load(),
 		Queued:              queued,
 		Sessions:            nsess,
 		Subscriptions:       b.subs.Count(),
