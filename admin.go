@@ -106,7 +106,7 @@ func (b *Broker) Disconnect(clientID string, code packets.ReasonCode, serverRef 
 		return ErrNoSuchClient
 	}
 	c.disconnectRef(code, serverRef)
-	<-c.done
+	c.done.Wait()
 	return nil
 }
 

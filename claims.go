@@ -75,7 +75,7 @@ func (b *Broker) release(clientID string) {
 	if c != nil {
 		c.movedAway.Store(true) // the new broker owns the stored state now
 		c.disconnect(packets.SessionTakenOver)
-		<-c.done
+		c.done.Wait()
 	}
 	b.mu.Lock()
 	s.mu.Lock()

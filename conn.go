@@ -38,7 +38,7 @@ type conn struct {
 	// Enhanced authentication (reader goroutine only).
 	authMethod string
 	reauth     AuthExchange
-	done       chan struct{} // closed when the connection is fully torn down
+	done       sync.WaitGroup // done when the connection is fully torn down
 
 	// Guarded by sess.mu.
 	ctrl    []byte // encoded control packets waiting for the writer
@@ -46,19 +46,15 @@ type conn struct {
 	dead    bool   // torn down: the writer must stop
 
 	// Reader goroutine only.
-	pending     []target              // deferred deliveries (pipeline.go)
-	pendingAcks []pendingAck          // deferred PUBACK/PUBREC, in order
-	entries     []storage.QueueAppend // scratch of flushPending
-	entryIdx    []int                 // scratch of flushPending
-	acked       []uint64              // stored deliveries acknowledged in this read batch
-	expiry0     bool                  // CONNECT had session expiry 0 [MQTT-3.14.2-2]
-	willOnClose bool                  // publish the will on teardown
-	hadWill     bool                  // CONNECT carried a will (stored until the connection ends)
-	connectedAt time.Time             // when CONNACK 0 was queued
-	samples     uint32                // PUBLISHes read, to sample timings
-	slot        bool                  // holds a Limits.MaxConnections slot (reader goroutine only)
-	unflushed   int                   // packets read since replies were last flushed
-	ctrlTaken   chan struct{}         // signalled when the writer takes ctrl; made by backpressure, under sess.mu
+	*batch                    // nil while parked
+	expiry0     bool          // CONNECT had session expiry 0 [MQTT-3.14.2-2]
+	willOnClose bool          // publish the will on teardown
+	hadWill     bool          // CONNECT carried a will (stored until the connection ends)
+	connectedAt time.Time     // when CONNACK 0 was queued
+	samples     uint32        // PUBLISHes read, to sample timings
+	slot        bool          // holds a Limits.MaxConnections slot (reader goroutine only)
+	unflushed   int           // packets read since replies were last flushed
+	ctrlTaken   chan struct{} // signalled when the writer takes ctrl; made by backpressure, under sess.mu
 	closeOnce   sync.Once
 	movedAway   atomic.Bool // another broker took the client: leave storage alone
 	connackMu   sync.Mutex  // held while CONNACK is written, so a DISCONNECT waits for it
@@ -70,6 +66,7 @@ type conn struct {
 	registered   bool         // its socket is in the poller's epoll set (owner only)
 	fd           int32        // that socket (owner only)
 	deadline     time.Time    // the keep alive's read deadline (owner only)
+	fresh        bool         // CONNECT handled, nothing read since (owner only)
 	state        atomic.Int32 // connRunning, connParking or connParked
 	active       atomic.Bool  // read a packet since the last sweep
 	parkReq      atomic.Bool  // kicked by a sweep: park if idle
@@ -77,16 +74,28 @@ type conn struct {
 	parkDeadline atomic.Int64 // the keep alive's deadline while parked (Unix ns); 0: none
 }
 
+// batch is what the reader gathers while it reads a burst of packets; a
+// parked connection does without it.
+type batch struct {
+	pending     []target              // deferred deliveries (pipeline.go)
+	pendingAcks []pendingAck          // deferred PUBACK/PUBREC, in order
+	entries     []storage.QueueAppend // scratch of flushPending
+	entryIdx    []int                 // scratch of flushPending
+	acked       []uint64              // stored deliveries acknowledged in this read batch
+}
+
 func newConn(b *Broker, listener string, nc net.Conn) *conn {
-	return &conn{
+	c := &conn{
 		b:           b,
 		nc:          nc,
 		listener:    listener,
 		r:           packets.NewReader(nc, b.limits.MaxPacketSize),
-		done:        make(chan struct{}),
 		willOnClose: true,
 		parkable:    b.parkAfter > 0 && parkable(nc),
+		batch:       new(batch),
 	}
+	c.done.Add(1)
+	return c
 }
 
 // serve runs the connection: CONNECT, then packets until the end.
@@ -118,6 +127,7 @@ func (c *conn) serve() {
 	}
 	if c.parkable {
 		c.b.parker() // its sweeps find idle connections
+		c.fresh = true
 	}
 	c.run()
 }
@@ -125,7 +135,7 @@ func (c *conn) serve() {
 // end closes a connection that never became a client.
 func (c *conn) end() {
 	_ = c.nc.Close()
-	close(c.done)
+	c.done.Done()
 	c.r.Release()
 	c.b.wg.Done()
 }
@@ -134,6 +144,7 @@ func (c *conn) end() {
 // it returns at once and a new goroutine runs it again when the connection
 // wakes (park.go).
 func (c *conn) run() {
+	c.unpacked()
 	err := c.readLoop()
 	if err == errParked {
 		return
@@ -163,6 +174,15 @@ func (c *conn) readLoop() error {
 			_ = c.nc.SetReadDeadline(c.deadline)
 		}
 		kicked = false
+		if c.fresh {
+			// Just connected: most clients send nothing more for a while
+			// (and those that do wake it at once), so park now rather
+			// than hold a goroutine through a connection storm.
+			c.fresh = false
+			if c.parkable && c.r.Buffered() == 0 && c.tryPark() {
+				return errParked
+			}
+		}
 		fh, body, err := c.r.Next()
 		if err == nil && c.lingering.Load() {
 			return errLingering // DISCONNECT sent: what follows is discarded
@@ -528,7 +548,7 @@ func (c *conn) teardown(cause error) {
 	if !c.movedAway.Load() {
 		b.saveSession(s)
 	}
-	close(c.done)
+	c.done.Done()
 }
 
 func remoteString(nc net.Conn) string {

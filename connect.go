@@ -227,7 +227,7 @@ func (b *Broker) attach(c *conn, clean bool, expiry uint32, window int, w *will,
 				s.mu.Unlock()
 				b.mu.Unlock()
 				old.disconnect(packets.SessionTakenOver)
-				<-old.done
+				old.done.Wait()
 				continue
 			}
 			if clean || s.ended {

@@ -3,6 +3,7 @@ package broker_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -30,7 +31,6 @@ func TestConnackReturnCodes(t *testing.T) {
 		return nil
 	})
 	b, addr := startBroker(t, broker.WithAuthenticator(auth), broker.WithLimits(broker.Limits{MaxConnections: 2}))
-	_ = b
 	withUser := func(user string) []byte {
 		p := &packets.Connect{Version: packets.V311, CleanStart: true, KeepAlive: 60, ClientID: []byte("u-" + user), UsernameFlag: true, Username: []byte(user), PasswordFlag: true, Password: []byte("pw")}
 		out, err := p.Append(nil, packets.V311)
@@ -62,6 +62,14 @@ func TestConnackReturnCodes(t *testing.T) {
 		})
 	}
 	t.Run("3 server unavailable: connection limit", func(t *testing.T) {
+		// The clients above have closed; the broker frees their slots
+		// once it has seen them go.
+		checkFor(t, 5*time.Second, func() error {
+			if n := b.Stats().Connected; n != 0 {
+				return fmt.Errorf("%d clients still connected", n)
+			}
+			return nil
+		})
 		a := dialRaw(t, addr)
 		a.connect(connectPacket("one", true), packets.Success)
 		b2 := dialRaw(t, addr)

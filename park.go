@@ -76,6 +76,11 @@ func (c *conn) tryPark() bool {
 	// read buffer back to its pool.
 	c.flush()
 	c.r.Release()
+	if c.r.Buffered() > 0 {
+		// Part of a packet came: the reader keeps it (and the batch).
+	} else if len(c.pending)+len(c.pendingAcks)+len(c.acked) == 0 {
+		c.r, c.batch = nil, nil // made again when the connection wakes
+	}
 	if c.keep > 0 {
 		c.parkDeadline.Store(c.deadline.UnixNano())
 	} else {
@@ -84,6 +89,7 @@ func (c *conn) tryPark() bool {
 	c.state.Store(connParking)
 	if !p.arm(c) {
 		c.state.Store(connRunning)
+		c.unpacked()
 		return false
 	}
 	if c.state.CompareAndSwap(connParking, connParked) {
@@ -91,7 +97,16 @@ func (c *conn) tryPark() bool {
 		return true
 	}
 	// Woken while parking: this goroutine stays the owner.
+	c.unpacked()
 	return false
+}
+
+// unpacked gives c back the reader and batch it parked without.
+func (c *conn) unpacked() {
+	if c.r == nil {
+		c.r = packets.NewReader(c.nc, c.b.limits.MaxPacketSize)
+		c.batch = new(batch)
+	}
 }
 
 // wake gives a parked connection a goroutine again: the poller saw bytes or
@@ -195,7 +210,6 @@ func (c *conn) keepAliveExpired() error {
 	c.disconnect(packets.KeepAliveTimeout)
 	return packets.KeepAliveTimeout
 }
-
 
 // isTimeout reports whether err is a deadline's timeout.
 func isTimeout(err error) bool {

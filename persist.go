@@ -227,6 +227,9 @@ func (b *Broker) sessionFromStore(ctx context.Context, st *storage.Session) (*se
 	if err != nil {
 		return nil, err
 	}
+	if len(subs) > 0 {
+		s.subs = make(map[string]subscription, len(subs))
+	}
 	for _, sub := range subs {
 		so := subscription{qos: sub.QoS, noLocal: sub.NoLocal, rap: sub.RetainAsPublished, rh: sub.RetainHandling, id: sub.ID}
 		s.subs[sub.Filter] = so

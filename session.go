@@ -55,7 +55,7 @@ type session struct {
 }
 
 func newSession(b *Broker, id string) *session {
-	s := &session{b: b, id: id, subs: make(map[string]subscription)}
+	s := &session{b: b, id: id}
 	s.queue.Max = b.limits.MaxQueuedMessages
 	return s
 }
@@ -193,6 +193,9 @@ func (s *session) subscribe(filter string, so subscription) (existed bool) {
 		return false
 	}
 	_, existed = s.subs[filter]
+	if s.subs == nil {
+		s.subs = make(map[string]subscription)
+	}
 	s.subs[filter] = so
 	s.mu.Unlock()
 	s.b.subs.Subscribe(filter, s, so)

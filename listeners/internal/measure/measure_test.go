@@ -13,10 +13,13 @@ import (
 	"os/user"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -39,6 +42,15 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
+	// 100,000 connections need as many descriptors on each side: raise
+	// the limit (root may raise the hard one too); the child inherits it.
+	var lim syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil {
+		want := max(lim.Cur, 1<<18)
+		if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: want, Max: max(lim.Max, want)}) != nil {
+			_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: lim.Max, Max: lim.Max})
+		}
+	}
 	os.Exit(m.Run())
 }
 
@@ -46,6 +58,9 @@ func TestMain(m *testing.M) {
 // answers each "mem" line on stdin with "mem HEAP STACK GOROUTINES" after a
 // full GC, until stdin ends.
 func child(kind string) error {
+	if os.Getenv("TERN_MEASURE_HEAPPROFILE") != "" {
+		runtime.MemProfileRate = 1 // every allocation, for a profile per connection
+	}
 	var (
 		l   listeners.Listener
 		err error
@@ -85,7 +100,17 @@ func child(kind string) error {
 		runtime.GC()
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		fmt.Printf("mem %d %d %d\n", ms.HeapAlloc, ms.StackInuse, runtime.NumGoroutine())
+		if os.Getenv("TERN_MEASURE_MEMSTATS") != "" {
+			fmt.Fprintf(os.Stderr, "HeapAlloc %d HeapInuse %d HeapIdle %d HeapReleased %d StackInuse %d StackSys %d MSpanInuse %d OtherSys %d GCSys %d BuckHash %d MCache %d NextGC %d Sys %d\n",
+				ms.HeapAlloc, ms.HeapInuse, ms.HeapIdle, ms.HeapReleased, ms.StackInuse, ms.StackSys, ms.MSpanInuse, ms.OtherSys, ms.GCSys, ms.BuckHashSys, ms.MCacheInuse, ms.NextGC, ms.Sys)
+		}
+		if f := os.Getenv("TERN_MEASURE_HEAPPROFILE"); f != "" {
+			if w, err := os.Create(f); err == nil {
+				_ = pprof.WriteHeapProfile(w)
+				w.Close()
+			}
+		}
+		fmt.Printf("mem %d %d %d %d %d %d\n", ms.HeapAlloc, ms.StackInuse, runtime.NumGoroutine(), ms.TotalAlloc, ms.Mallocs, rss())
 	}
 	return nil
 }
@@ -124,6 +149,43 @@ func startChild(t *testing.T, kind string, env ...string) *brokerProc {
 	return p
 }
 
+// rss returns this process's resident memory in bytes (VmRSS).
+func rss() int64 {
+	b, _ := os.ReadFile("/proc/self/status")
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// memStats is what the child reports: live heap and stacks after a GC,
+// goroutines, bytes and objects allocated since it started, resident
+// memory.
+type memStats struct {
+	heap, stack, goroutines, allocated, mallocs, rss int64
+}
+
+// stats returns the child's memory figures after a GC.
+func (p *brokerProc) stats(t *testing.T) memStats {
+	t.Helper()
+	if _, err := io.WriteString(p.in, "mem\n"); err != nil {
+		t.Fatal(err)
+	}
+	line, err := p.out.ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m memStats
+	f := strings.Fields(line)
+	for i, v := range []*int64{&m.heap, &m.stack, &m.goroutines, &m.allocated, &m.mallocs, &m.rss} {
+		*v, _ = strconv.ParseInt(f[i+1], 10, 64)
+	}
+	return m
+}
+
 // mem returns the child's live heap and stack bytes after a GC.
 func (p *brokerProc) mem(t *testing.T) (heap, stack, goroutines int64) {
 	t.Helper()
@@ -147,8 +209,18 @@ func connectPacket(id string) []byte {
 	return append(p, id...)
 }
 
+// dials counts connections made, to spread them over source addresses.
+var dials atomic.Uint64
+
+// dialer returns a dialer from one of eight loopback source addresses in
+// turn: one address has fewer ephemeral ports than 100,000 connections need.
+func dialer() *net.Dialer {
+	ip := net.IPv4(127, 0, 0, byte(2+dials.Add(1)%8))
+	return &net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: ip}}
+}
+
 func dialStream(addr, id string, cfg *tls.Config) (io.Closer, error) {
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	c, err := dialer().Dial("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +242,7 @@ func dialStream(addr, id string, cfg *tls.Config) (io.Closer, error) {
 }
 
 func dialWS(url, id string, cfg *tls.Config) (io.Closer, error) {
-	d := gws.Dialer{Subprotocols: []string{"mqtt"}, TLSClientConfig: cfg, HandshakeTimeout: 10 * time.Second}
+	d := gws.Dialer{Subprotocols: []string{"mqtt"}, TLSClientConfig: cfg, HandshakeTimeout: 10 * time.Second, NetDial: dialer().Dial}
 	c, _, err := d.Dial(url, nil)
 	if err != nil {
 		return nil, err
@@ -227,7 +299,11 @@ func TestIdleMemoryPerConnection(t *testing.T) {
 	}
 	var report strings.Builder
 	fmt.Fprintf(&report, "idle broker memory per connection, %d connections (live heap after GC + goroutine stacks):\n", n)
+	only := os.Getenv("TERN_MEASURE_KINDS") // "tcp,ws": only those
 	for _, k := range kinds {
+		if only != "" && !slices.Contains(strings.Split(only, ","), k.name) {
+			continue
+		}
 		p := startChild(t, k.name, env...)
 		dial := k.dial
 		// One connection first, so that one-time costs (pools, the TLS
@@ -237,22 +313,39 @@ func TestIdleMemoryPerConnection(t *testing.T) {
 			t.Fatalf("%s: %v", k.name, err)
 		}
 		defer warm.Close()
-		h0, s0, g0 := p.mem(t)
-		conns := make([]io.Closer, 0, n)
-		for i := range n {
-			c, err := dial(p.addr, fmt.Sprintf("idle-%05d", i))
-			if err != nil {
-				t.Fatalf("%s connection %d: %v", k.name, i, err)
-			}
-			conns = append(conns, c)
+		m0 := p.stats(t)
+		conns := make([]io.Closer, n)
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		var dialErr atomic.Value
+		for range 16 {
+			wg.Go(func() {
+				for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+					c, err := dial(p.addr, fmt.Sprintf("idle-%06d", i))
+					if err != nil {
+						dialErr.CompareAndSwap(nil, fmt.Errorf("%s connection %d: %w", k.name, i, err))
+						return
+					}
+					conns[i] = c
+				}
+			})
 		}
-		h1, s1, g1 := p.mem(t)
+		wg.Wait()
+		if err, _ := dialErr.Load().(error); err != nil {
+			t.Fatal(err)
+		}
+		// Idle connections are parked after a second or two without a
+		// packet (plain TCP): measure once they had the time.
+		time.Sleep(2500 * time.Millisecond)
+		m1 := p.stats(t)
 		for _, c := range conns {
 			c.Close()
 		}
-		heap, stack := float64(h1-h0)/float64(n), float64(s1-s0)/float64(n)
-		line := fmt.Sprintf("  %-4s %6.2f KiB  (heap %6.2f KiB, stacks %6.2f KiB, goroutines %.2f)\n",
-			k.name, (heap+stack)/1024, heap/1024, stack/1024, float64(g1-g0)/float64(n))
+		per := func(a, b int64) float64 { return float64(b-a) / float64(n) }
+		heap, stack := per(m0.heap, m1.heap), per(m0.stack, m1.stack)
+		line := fmt.Sprintf("  %-4s %6.2f KiB  (heap %6.2f KiB, stacks %6.2f KiB, goroutines %.2f; RSS %6.2f KiB; allocated while connecting %6.2f KiB in %.0f objects)\n",
+			k.name, (heap+stack)/1024, heap/1024, stack/1024, per(m0.goroutines, m1.goroutines),
+			per(m0.rss, m1.rss)/1024, per(m0.allocated, m1.allocated)/1024, per(m0.mallocs, m1.mallocs))
 		report.WriteString(line)
 	}
 	t.Log("\n" + report.String())
