@@ -83,6 +83,8 @@ func (c *conn) tryPark() bool {
 	}
 	if c.keep > 0 {
 		c.parkDeadline.Store(c.deadline.UnixNano())
+		// The sweep keeps time while parked: no runtime timer per socket.
+		_ = c.nc.SetReadDeadline(time.Time{})
 	} else {
 		c.parkDeadline.Store(0)
 	}

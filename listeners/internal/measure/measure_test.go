@@ -13,6 +13,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -101,6 +102,17 @@ func child(kind string) error {
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		if os.Getenv("TERN_MEASURE_MEMSTATS") != "" {
+			var samples []metrics.Sample
+			for _, d := range metrics.All() {
+				if strings.HasPrefix(d.Name, "/memory/classes/") {
+					samples = append(samples, metrics.Sample{Name: d.Name})
+				}
+			}
+			metrics.Read(samples)
+			for _, s := range samples {
+				fmt.Fprintf(os.Stderr, "%s=%d ", s.Name, s.Value.Uint64())
+			}
+			fmt.Fprintln(os.Stderr)
 			fmt.Fprintf(os.Stderr, "HeapAlloc %d HeapInuse %d HeapIdle %d HeapReleased %d StackInuse %d StackSys %d MSpanInuse %d OtherSys %d GCSys %d BuckHash %d MCache %d NextGC %d Sys %d\n",
 				ms.HeapAlloc, ms.HeapInuse, ms.HeapIdle, ms.HeapReleased, ms.StackInuse, ms.StackSys, ms.MSpanInuse, ms.OtherSys, ms.GCSys, ms.BuckHashSys, ms.MCacheInuse, ms.NextGC, ms.Sys)
 		}
