@@ -249,7 +249,11 @@ func (b *Broker) Close() error {
 }
 
 // ServeConn serves one MQTT connection until it ends; listeners call it, and
-// so can a host with a transport of its own. It closes nc.
+// so can a host with a transport of its own. It closes nc. On Linux, for a
+// *net.TCPConn or *net.UnixConn, it returns as soon as the connection goes
+// idle: the broker then waits for it without a goroutine and serves it on
+// goroutines of its own (see the package documentation); Shutdown and
+// Close still wait for every connection to end.
 func (b *Broker) ServeConn(listener string, nc net.Conn) {
 	c := newConn(b, listener, nc)
 	b.mu.Lock()

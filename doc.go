@@ -23,8 +23,18 @@
 // buffer (a message is encoded once per variant - protocol version, QoS,
 // retain - and shared; only the packet identifier is patched per
 // subscriber) and writes them with a single Write, then exits when nothing
-// is left. An idle connection therefore holds one goroutine blocked in Read
-// and no buffers.
+// is left.
+//
+// An idle connection holds no goroutine and no buffer where the system
+// allows it (park.go): on Linux a plain TCP or Unix socket that has read
+// nothing since the last sweep (every second) and every connection right
+// after its CONNECT wait in the broker's epoll poller; bytes, a close or an
+// expired keep alive start a new reader goroutine. An idle connection then
+// costs about 1.1 KiB of heap (the connection, its session, the runtime's
+// socket), against 9.9 KiB with a goroutine blocked in Read. ServeConn
+// returns when such a connection is parked; TLS, WebSocket and other
+// wrapped connections keep their goroutine (their bytes are buffered out of
+// the poller's sight).
 //
 // # Lock order
 //

@@ -10,7 +10,9 @@ import (
 )
 
 // Handler serves one connection until it ends; the broker implements it.
-// ServeConn blocks, so a listener calls it on a goroutine of its own.
+// ServeConn blocks (the broker's returns early for an idle plain socket,
+// which it then serves without that goroutine), so a listener calls it on
+// a goroutine of its own.
 type Handler interface {
 	ServeConn(listener string, c net.Conn)
 }
