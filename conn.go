@@ -168,8 +168,12 @@ func (c *conn) readLoop() error {
 		if c.keepExpired.Load() {
 			return c.keepAliveExpired()
 		}
-		if c.keep > 0 && !kicked {
-			// Disconnect after 1.5 times the keep alive without a packet [MQTT-3.1.2-24].
+		if c.keep > 0 && !kicked && !c.r.HasPacket() {
+			// Disconnect after 1.5 times the keep alive without a packet
+			// [MQTT-3.1.2-24]. The deadline matters only for a read, and
+			// restarts after the last whole packet: not once per packet of
+			// a burst already buffered (a clock read and a timer update
+			// each, 5% of the broker's CPU in a fan-in).
 			c.deadline = time.Now().Add(c.keep)
 			_ = c.nc.SetReadDeadline(c.deadline)
 		}

@@ -71,6 +71,13 @@ func (r *Reader) SetMaxPacketSize(n int) {
 // returned by Next.
 func (r *Reader) Buffered() int { return r.end - r.pos }
 
+// HasPacket reports whether a whole packet is buffered: the next call to
+// Next returns it without reading from the connection.
+func (r *Reader) HasPacket() bool {
+	fh, n, err := ReadFixedHeader(r.buf[r.pos:r.end])
+	return err == nil && r.end-r.pos >= n+fh.Remaining
+}
+
 // Next returns the next packet's fixed header and body. The body aliases
 // the Reader's buffer and is valid until the next call to Next or Release.
 // Errors: io.EOF when the stream ends between packets, io.ErrUnexpectedEOF

@@ -295,3 +295,29 @@ func TestReaderLargePacket(t *testing.T) {
 		t.Fatalf("buffer of %d bytes, want exactly %d", n, len(pkt))
 	}
 }
+
+// TestReaderHasPacket: HasPacket is true exactly when Next can return a
+// packet without reading.
+func TestReaderHasPacket(t *testing.T) {
+	pr, pw := io.Pipe()
+	r := packets.NewReader(pr, 0)
+	if r.HasPacket() {
+		t.Fatal("HasPacket on an empty reader")
+	}
+	go func() {
+		// Two PINGREQs and the first byte of a third in one write.
+		_, _ = pw.Write([]byte{0xC0, 0, 0xC0, 0, 0xC0})
+	}()
+	if _, _, err := r.Next(); err != nil {
+		t.Fatal(err)
+	}
+	if !r.HasPacket() {
+		t.Error("a whole PINGREQ is buffered, HasPacket false")
+	}
+	if _, _, err := r.Next(); err != nil {
+		t.Fatal(err)
+	}
+	if r.HasPacket() {
+		t.Error("one byte of a packet is buffered, HasPacket true")
+	}
+}
