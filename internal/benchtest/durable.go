@@ -38,8 +38,12 @@ func DurableQoS1(b *testing.B, store storage.Store) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = br.Close() })
-	addr := l.Addr().String()
+	DurableQoS1At(b, l.Addr().String())
+}
 
+// DurableQoS1At runs DurableQoS1's load against the MQTT 3.1.1 broker at
+// addr, whichever it is (Mosquitto with persistence, for comparison).
+func DurableQoS1At(b *testing.B, addr string) {
 	sub := dial(b, addr, "durable", false)
 	sub.send(b, &packets.Subscribe{PacketID: 1, Subscriptions: []packets.Subscription{{Filter: []byte("d/#"), QoS: 1}}})
 	sub.expect(b, packets.SUBACK)
