@@ -2,6 +2,7 @@ package packets
 
 import (
 	"net"
+	"slices"
 
 	"github.com/ternmq/broker/packets/codec"
 )
@@ -139,7 +140,7 @@ func (p *Publish) check(v Version) (remaining, propLen int, err error) {
 // DUP on QoS 0, a packet identifier of 0 on QoS 1 or 2, an empty topic
 // without a v5 topic alias, and a packet above the maximum size.
 func (p *Publish) Append(dst []byte, v Version) ([]byte, error) {
-	dst, err := p.AppendHeader(dst, v)
+	dst, err := p.appendHeader(dst, v, true)
 	if err != nil {
 		return dst, err
 	}
@@ -151,9 +152,18 @@ func (p *Publish) Append(dst []byte, v Version) ([]byte, error) {
 // identifier and the properties. Send the payload after it, for example
 // with net.Buffers, so that it is never copied.
 func (p *Publish) AppendHeader(dst []byte, v Version) ([]byte, error) {
+	return p.appendHeader(dst, v, false)
+}
+
+// appendHeader is AppendHeader; withPayload makes room in dst for the
+// payload too, so that Append grows dst once, not once per field.
+func (p *Publish) appendHeader(dst []byte, v Version, withPayload bool) ([]byte, error) {
 	rem, propLen, err := p.check(v)
 	if err != nil {
 		return dst, err
+	}
+	if need := 1 + sizeVBI(rem) + rem; withPayload && cap(dst)-len(dst) < need && rem <= maxRemaining {
+		dst = slices.Grow(dst, need)
 	}
 	flags := p.QoS << 1
 	if p.Dup {

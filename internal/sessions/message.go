@@ -56,9 +56,15 @@ func (m *Message) Size() int {
 
 // NewMessage returns a message that owns copies of topic, payload and props.
 func NewMessage(topic []byte, payload []byte, qos byte, retain bool, props *packets.Properties) *Message {
-	m := &Message{Topic: string(topic), QoS: qos, Retain: retain}
-	if len(payload) > 0 {
-		m.Payload = append([]byte(nil), payload...)
+	// Topic and payload share one allocation (one fewer per message); the
+	// topic's bytes are never written after this.
+	lt, lp := len(topic), len(payload)
+	buf := make([]byte, lt+lp)
+	copy(buf, topic)
+	copy(buf[lt:], payload)
+	m := &Message{Topic: unsafeString(buf[:lt]), QoS: qos, Retain: retain}
+	if lp > 0 {
+		m.Payload = buf[lt : lt+lp : lt+lp]
 	}
 	if props != nil {
 		p := props.Clone()
