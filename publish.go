@@ -255,6 +255,7 @@ func (b *Broker) routeFrom(m *sessions.Message, c *conn) (int, error) {
 		}
 	}
 	n := len(st.tg)
+	m.Once = n == 1 && !m.Retain
 	var serr error
 	if c != nil && c.deferTargets(st.tg) {
 		// Deferred to c.flushPending.

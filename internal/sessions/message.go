@@ -20,6 +20,9 @@ type Message struct {
 	Expiry     time.Time           // zero: never expires (MQTT 5 message expiry interval)
 	Origin     string              // client identifier of the publisher, for No Local
 	Created    time.Time
+	// Once: routed to one subscriber and not retained, so its encoding is
+	// used once and not worth caching. Set before it is delivered.
+	Once bool
 
 	// enc caches the encoded PUBLISH per variant: [v5][qos][retain].
 	enc [2][3][2]atomic.Pointer[[]byte]
@@ -86,8 +89,9 @@ func (m *Message) Expired(now time.Time) bool {
 
 // Cacheable reports whether one encoding of this message can serve every
 // subscriber of a variant: not when the remaining expiry must be computed per
-// delivery.
-func (m *Message) Cacheable() bool { return m.Expiry.IsZero() }
+// delivery, nor when there is one delivery (Once): encoded straight into the
+// writer's buffer, it costs no allocation.
+func (m *Message) Cacheable() bool { return m.Expiry.IsZero() && !m.Once }
 
 // Publish fills p (after Reset) with the message as delivered at qos and
 // with the retain flag retain. p aliases m's fields: do not modify them.
