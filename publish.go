@@ -255,7 +255,11 @@ func (b *Broker) routeFrom(m *sessions.Message, c *conn) (int, error) {
 		}
 	}
 	n := len(st.tg)
-	m.Once = n == 1 && !m.Retain
+	if n == 1 && !m.Retain {
+		// Not written otherwise: a retained message is visible to other
+		// subscribers (and their writers) before it is routed.
+		m.Once = true
+	}
 	var serr error
 	if c != nil && c.deferTargets(st.tg) {
 		// Deferred to c.flushPending.
