@@ -134,12 +134,3 @@ func (p *poller) close() {
 	unix.Close(p.epfd)
 	unix.Close(p.evfd)
 }
-
-// totalRAM returns the machine's memory in bytes (0: unknown).
-func totalRAM() uint64 {
-	var si unix.Sysinfo_t
-	if unix.Sysinfo(&si) != nil {
-		return 0
-	}
-	return uint64(si.Totalram) * uint64(si.Unit)
-}

@@ -28,20 +28,7 @@ func BenchmarkTrieCurve(b *testing.B) {
 		for i := range topics {
 			topics[i] = []byte(strings.Join(benchTopic(r), "/"))
 		}
-		b.Run(fmt.Sprintf("match/%d", size), func(b *testing.B) {
-			b.ReportAllocs()
-			var m Matches[int, uint8]
-			for _, tp := range topics {
-				tr.Match(tp, &m)
-			}
-			n, i := 0, 0
-			for b.Loop() {
-				tr.Match(topics[i%len(topics)], &m)
-				n += len(m.Subs) + len(m.Groups)
-				i++
-			}
-			b.ReportMetric(float64(n)/float64(i), "matches/op")
-		})
+		b.Run(fmt.Sprintf("match/%d", size), func(b *testing.B) { benchMatch(b, tr, topics) })
 		b.Run(fmt.Sprintf("churn/%d", size), func(b *testing.B) {
 			b.ReportAllocs()
 			i := 0

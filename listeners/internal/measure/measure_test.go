@@ -186,23 +186,6 @@ func (p *brokerProc) stats(t *testing.T) memStats {
 	return m
 }
 
-// mem returns the child's live heap and stack bytes after a GC.
-func (p *brokerProc) mem(t *testing.T) (heap, stack, goroutines int64) {
-	t.Helper()
-	if _, err := io.WriteString(p.in, "mem\n"); err != nil {
-		t.Fatal(err)
-	}
-	line, err := p.out.ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := strings.Fields(line)
-	heap, _ = strconv.ParseInt(f[1], 10, 64)
-	stack, _ = strconv.ParseInt(f[2], 10, 64)
-	goroutines, _ = strconv.ParseInt(f[3], 10, 64)
-	return heap, stack, goroutines
-}
-
 // connectPacket is an MQTT 3.1.1 CONNECT: clean session, keep alive 60 s.
 func connectPacket(id string) []byte {
 	p := []byte{0x10, byte(12 + len(id)), 0, 4, 'M', 'Q', 'T', 'T', 4, 2, 0, 60, 0, byte(len(id))}
