@@ -69,12 +69,20 @@ func (s *Server) registerHandlers(srv *server.Server, ts *topicSpace, public str
 		if srv.Session(req.RequestHeader) == nil {
 			return nil, ua.StatusBadSessionIDInvalid
 		}
+		if !s.beginCreate() {
+			return nil, ua.StatusBadShutdown
+		}
+		defer s.creating.wg.Done()
 		iv := req.RequestedPublishingInterval
 		if math.IsNaN(iv) || iv < minPublishingInterval {
 			iv = minPublishingInterval
 		}
 		req.RequestedPublishingInterval = min(iv, maxPublishingInterval)
-		return srv.SubscriptionService.CreateSubscription(sc, req, reqID)
+		resp, err := srv.SubscriptionService.CreateSubscription(sc, req, reqID)
+		if cr, ok := resp.(*ua.CreateSubscriptionResponse); ok && err == nil {
+			s.created(srv, cr.SubscriptionID)
+		}
+		return resp, err
 	})
 	// The other subscription services stay gopcua's, behind reg's guard;
 	// the service is looked up at each call (srv sets it up at Start).

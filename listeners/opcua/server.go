@@ -89,6 +89,60 @@ type Server struct {
 	stop    chan struct{} // closed by Close
 	served  chan struct{} // closed when Serve has cleaned up
 	serving bool
+
+	// creating gates CreateSubscription against shutdown: a subscription
+	// created after endSubscriptions would run until its lifetime ends.
+	creating struct {
+		mu     sync.Mutex
+		closed bool
+		wg     sync.WaitGroup
+		// subs are the subscriptions made, the last maxTrackedSubs:
+		// gopcua numbers a new one len(Subs)+1, which can be the number of
+		// a live one after a deletion, and the live one then drops out of
+		// Subs while its goroutine runs on until its lifetime ends. Shutdown
+		// ends them all from here.
+		subs []*server.Subscription
+	}
+}
+
+// maxTrackedSubs bounds the subscriptions remembered for shutdown.
+const maxTrackedSubs = 10000
+
+// created remembers the subscription just made under id.
+func (s *Server) created(srv *server.Server, id uint32) {
+	ss := srv.SubscriptionService
+	ss.Mu.Lock()
+	sub := ss.Subs[id]
+	ss.Mu.Unlock()
+	if sub == nil {
+		return
+	}
+	s.creating.mu.Lock()
+	if len(s.creating.subs) >= maxTrackedSubs {
+		s.creating.subs = append(s.creating.subs[:0], s.creating.subs[maxTrackedSubs/2:]...)
+	}
+	s.creating.subs = append(s.creating.subs, sub)
+	s.creating.mu.Unlock()
+}
+
+// beginCreate admits a CreateSubscription unless the server is stopping;
+// the caller calls s.creating.wg.Done when it is done.
+func (s *Server) beginCreate() bool {
+	s.creating.mu.Lock()
+	defer s.creating.mu.Unlock()
+	if s.creating.closed {
+		return false
+	}
+	s.creating.wg.Add(1)
+	return true
+}
+
+// stopCreating refuses new subscriptions and waits for those being made.
+func (s *Server) stopCreating() {
+	s.creating.mu.Lock()
+	s.creating.closed = true
+	s.creating.mu.Unlock()
+	s.creating.wg.Wait()
 }
 
 // NewServer validates cfg and listens on address ("127.0.0.1:4840"; port
@@ -273,7 +327,8 @@ func (s *Server) Serve(h listeners.Handler) (err error) {
 	px.close()
 	<-pxDone
 	n.close()
-	endSubscriptions(srv)
+	s.stopCreating()
+	endSubscriptions(srv, s.creating.subs)
 	_ = srv.Close()
 	stopServer()
 	return nil
@@ -358,20 +413,27 @@ func (s *Server) Close() error {
 }
 
 // endSubscriptions stops gopcua's subscription goroutines, which would
-// otherwise run until their lifetime count expires.
-func endSubscriptions(srv *server.Server) {
+// otherwise run until their lifetime count expires: those in Subs and
+// those made (made) that dropped out of it. Deleting one that ended does
+// nothing.
+func endSubscriptions(srv *server.Server, made []*server.Subscription) {
 	ss := srv.SubscriptionService
 	if ss == nil {
 		return
 	}
 	ss.Mu.Lock()
-	ids := make([]uint32, 0, len(ss.Subs))
-	for id := range ss.Subs {
-		ids = append(ids, id)
+	live := make([]*server.Subscription, 0, len(ss.Subs)+len(made))
+	for _, sub := range ss.Subs {
+		live = append(live, sub)
 	}
 	ss.Mu.Unlock()
-	for _, id := range ids {
-		ss.DeleteSubscription(id)
+	for _, sub := range append(live, made...) {
+		// DeleteSubscription ends what Subs holds under the number: put
+		// this one there first.
+		ss.Mu.Lock()
+		ss.Subs[sub.ID] = sub
+		ss.Mu.Unlock()
+		ss.DeleteSubscription(sub.ID)
 	}
 }
 
