@@ -144,7 +144,7 @@ func (c *conn) end() {
 // it returns at once and a new goroutine runs it again when the connection
 // wakes (park.go).
 func (c *conn) run() {
-	c.unpacked()
+	c.ensureReader()
 	err := c.readLoop()
 	if err == errParked {
 		return
@@ -154,7 +154,7 @@ func (c *conn) run() {
 	c.b.wg.Done()
 }
 
-// readLoop handles packets until the connection ends.
+// readLoop handles packets until the connection ends or parks (errParked).
 func (c *conn) readLoop() error {
 	b := c.b
 	if c.keep == 0 {
@@ -203,8 +203,7 @@ func (c *conn) readLoop() error {
 				kicked = true
 				continue
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() && c.keep > 0 {
+			if isTimeout(err) && c.keep > 0 {
 				c.disconnect(packets.KeepAliveTimeout)
 				return packets.KeepAliveTimeout
 			}

@@ -20,7 +20,8 @@ import (
 // the read loop where it stopped. Deliveries to a parked connection go out
 // as before: the writer goroutine never depended on the reader.
 //
-// Idleness is found by a sweep every parkAfter: a connection that read no
+// A connection parks right after its CONNECT (most clients then wait), and
+// later when a sweep finds it idle: every parkAfter, a connection that read no
 // packet since the previous sweep has its read deadline set to the past
 // (a kick); its reader, woken by the timeout, parks unless a packet arrived
 // meanwhile. Busy connections are never parked, and pay for this a flag
@@ -61,9 +62,10 @@ func parkable(nc net.Conn) bool {
 	return false
 }
 
-// tryPark parks c if it read no packet since the sweep that kicked it. It
-// runs on c's goroutine after a kick; true means c is parked (or already
-// owned by a new goroutine) and the caller must return without touching c.
+// tryPark parks c if it read no packet since the last sweep. It runs on
+// c's goroutine, right after CONNECT or after a sweep's kick; true means c
+// is parked (or already owned by a new goroutine) and the caller must
+// return without touching c.
 func (c *conn) tryPark() bool {
 	if c.active.Load() || c.lingering.Load() {
 		return false
@@ -91,7 +93,7 @@ func (c *conn) tryPark() bool {
 	c.state.Store(connParking)
 	if !p.arm(c) {
 		c.state.Store(connRunning)
-		c.unpacked()
+		c.ensureReader()
 		return false
 	}
 	if c.state.CompareAndSwap(connParking, connParked) {
@@ -99,12 +101,12 @@ func (c *conn) tryPark() bool {
 		return true
 	}
 	// Woken while parking: this goroutine stays the owner.
-	c.unpacked()
+	c.ensureReader()
 	return false
 }
 
-// unpacked gives c back the reader and batch it parked without.
-func (c *conn) unpacked() {
+// ensureReader gives c back the reader and batch it parked without.
+func (c *conn) ensureReader() {
 	if c.r == nil {
 		c.r = packets.NewReader(c.nc, c.b.limits.MaxPacketSize)
 		c.batch = new(batch)

@@ -59,15 +59,11 @@ func (m *Message) Size() int {
 
 // NewMessage returns a message that owns copies of topic, payload and props.
 func NewMessage(topic []byte, payload []byte, qos byte, retain bool, props *packets.Properties) *Message {
-	// Topic and payload share one allocation (one fewer per message); the
-	// topic's bytes are never written after this.
-	lt, lp := len(topic), len(payload)
-	buf := make([]byte, lt+lp)
-	copy(buf, topic)
-	copy(buf[lt:], payload)
-	m := &Message{Topic: unsafeString(buf[:lt]), QoS: qos, Retain: retain}
-	if lp > 0 {
-		m.Payload = buf[lt : lt+lp : lt+lp]
+	// Topic and payload are allocated apart: whoever keeps the topic (a
+	// hook's map, an index) must not keep the payload alive with it.
+	m := &Message{Topic: string(topic), QoS: qos, Retain: retain}
+	if len(payload) > 0 {
+		m.Payload = append([]byte(nil), payload...)
 	}
 	if props != nil {
 		p := props.Clone()

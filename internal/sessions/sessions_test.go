@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/ternmq/broker/packets"
 )
@@ -158,5 +159,17 @@ func TestQueuePushFrontAll(t *testing.T) {
 	}
 	if q.Bytes() != 0 {
 		t.Fatalf("%d bytes left in an empty queue", q.Bytes())
+	}
+}
+
+// TestMessageTopicDoesNotPinPayload: a message's topic is its own
+// allocation, so that an index or a hook keeping the topic string does not
+// keep a payload of up to the maximum packet size alive with it.
+func TestMessageTopicDoesNotPinPayload(t *testing.T) {
+	m := NewMessage([]byte("a/b"), make([]byte, 1<<20), 0, false, nil)
+	topic := uintptr(unsafe.Pointer(unsafe.StringData(m.Topic)))
+	payload := uintptr(unsafe.Pointer(unsafe.SliceData(m.Payload)))
+	if topic >= payload-64 && topic < payload+uintptr(cap(m.Payload))+64 {
+		t.Fatal("the topic shares the payload's allocation")
 	}
 }
