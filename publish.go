@@ -98,7 +98,7 @@ func (c *conn) handlePublish(fh packets.FixedHeader, body []byte) error {
 	}
 	m := sessions.NewMessage(topic, pk.Payload, pk.QoS, pk.Retain, props)
 	m.Origin = c.info.ID
-	m.Created = b.now()
+	m.Created = c.receivedAt()
 	if v5(c.version) && pk.Properties.Present.Has(packets.PropMessageExpiry) {
 		m.Expiry = m.Created.Add(time.Duration(b.capExpiry(pk.Properties.MessageExpiry)) * time.Second)
 	} else if b.limits.MaxMessageExpiry > 0 {

@@ -14,20 +14,30 @@ import (
 type Message struct {
 	Topic      string
 	Payload    []byte
-	QoS        byte                // QoS of the PUBLISH that brought it
-	Retain     bool                // retain flag as published
 	Properties *packets.Properties // nil: none (most messages; saves ~300 bytes each)
 	Expiry     time.Time           // zero: never expires (MQTT 5 message expiry interval)
 	Origin     string              // client identifier of the publisher, for No Local
 	Created    time.Time
+
+	// enc caches the encoded PUBLISH, one entry per variant used.
+	enc atomic.Pointer[encoding]
+	// size caches Size; 0 until first computed.
+	size atomic.Int32
+
+	QoS    byte // QoS of the PUBLISH that brought it
+	Retain bool // retain flag as published
 	// Once: routed to one subscriber and not retained, so its encoding is
 	// used once and not worth caching. Set before it is delivered.
 	Once bool
+}
 
-	// enc caches the encoded PUBLISH per variant: [v5][qos][retain].
-	enc [2][3][2]atomic.Pointer[[]byte]
-	// size caches Size; 0 until first computed.
-	size atomic.Int64
+// encoding is one cached wire form of a message: a list, since a message
+// is seldom delivered in more than one or two of its twelve variants
+// (version x QoS x retain) and a list costs the message one pointer.
+type encoding struct {
+	variant uint8
+	b       []byte
+	next    *encoding
 }
 
 // sliceCost is what a []byte or string header costs besides its bytes, and
@@ -53,7 +63,7 @@ func (m *Message) Size() int {
 			n += propCost + len(u.Key) + len(u.Value)
 		}
 	}
-	m.size.Store(int64(n))
+	m.size.Store(int32(min(n, 1<<31-1)))
 	return n
 }
 
@@ -113,16 +123,18 @@ func (m *Message) Publish(p *packets.Publish, qos byte, retain bool, now time.Ti
 // identifier is a placeholder that the caller patches with PatchPacketID.
 // The returned slice must not be modified.
 func (m *Message) Encoded(v packets.Version, qos byte, retain bool) ([]byte, error) {
-	vi, ri := 0, 0
+	variant := qos << 2
 	if v == packets.V5 {
-		vi = 1
+		variant |= 1
 	}
 	if retain {
-		ri = 1
+		variant |= 2
 	}
-	slot := &m.enc[vi][qos][ri]
-	if b := slot.Load(); b != nil {
-		return *b, nil
+	head := m.enc.Load()
+	for e := head; e != nil; e = e.next {
+		if e.variant == variant {
+			return e.b, nil
+		}
 	}
 	var p packets.Publish
 	m.Publish(&p, qos, retain, time.Time{})
@@ -133,10 +145,20 @@ func (m *Message) Encoded(v packets.Version, qos byte, retain bool) ([]byte, err
 	if err != nil {
 		return nil, err
 	}
-	if !slot.CompareAndSwap(nil, &b) {
-		return *slot.Load(), nil
+	e := &encoding{variant: variant, b: b}
+	for {
+		e.next = head
+		if m.enc.CompareAndSwap(head, e) {
+			return b, nil
+		}
+		// Another writer added a variant meanwhile: it may be this one.
+		head = m.enc.Load()
+		for o := head; o != nil; o = o.next {
+			if o.variant == variant {
+				return o.b, nil
+			}
+		}
 	}
-	return b, nil
 }
 
 // PatchPublish sets the packet identifier and the DUP flag of an encoded
