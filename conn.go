@@ -366,17 +366,36 @@ func (c *conn) send(p packets.Packet) {
 	s := c.sess
 	s.mu.Lock()
 	if !c.dead {
-		var err error
 		n := len(c.ctrl)
+		var err error
 		c.ctrl, err = p.Append(c.ctrl, c.version)
-		if err == nil {
-			c.b.metrics.PacketSent(c.listener, p.Type(), len(c.ctrl)-n)
-		}
-		if err != nil {
-			c.b.log.Error("encoding control packet", "client", c.info.ID, "type", p.Type().String(), "err", err)
-		}
+		c.sent(p.Type(), n, err)
 	}
 	s.mu.Unlock()
+}
+
+// sendAckPacket is send for an acknowledgement, without boxing it into
+// an interface (an allocation per PUBACK otherwise).
+func (c *conn) sendAckPacket(a packets.Ack) {
+	s := c.sess
+	s.mu.Lock()
+	if !c.dead {
+		n := len(c.ctrl)
+		var err error
+		c.ctrl, err = a.Append(c.ctrl, c.version)
+		c.sent(a.Kind, n, err)
+	}
+	s.mu.Unlock()
+}
+
+// sent accounts for a control packet of type t appended to c.ctrl from
+// offset n. Called with sess.mu held.
+func (c *conn) sent(t packets.Type, n int, err error) {
+	if err != nil {
+		c.b.log.Error("encoding control packet", "client", c.info.ID, "type", t.String(), "err", err)
+		return
+	}
+	c.b.metrics.PacketSent(c.listener, t, len(c.ctrl)-n)
 }
 
 // flush wakes the writer if there is anything to write.

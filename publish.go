@@ -89,14 +89,15 @@ func (c *conn) handlePublish(fh packets.FixedHeader, body []byte) error {
 		}
 		s.mu.Unlock()
 	}
-	if d := b.authorizePublish(&c.info, string(topic), pk.QoS, pk.Retain); !d.Allowed() {
-		return c.ackPublish(&pk, refusal(d, packets.ImplementationSpecificError))
-	}
 	var props *packets.Properties
 	if v5(c.version) {
 		props = &pk.Properties
 	}
 	m := sessions.NewMessage(topic, pk.Payload, pk.QoS, pk.Retain, props)
+	// Authorized with the message's topic: one string for both.
+	if d := b.authorizePublish(&c.info, m.Topic, pk.QoS, pk.Retain); !d.Allowed() {
+		return c.ackPublish(&pk, refusal(d, packets.ImplementationSpecificError))
+	}
 	m.Origin = c.info.ID
 	m.Created = c.receivedAt()
 	if v5(c.version) && pk.Properties.Present.Has(packets.PropMessageExpiry) {
@@ -157,7 +158,7 @@ func (c *conn) sendAck(qos byte, id uint16, code packets.ReasonCode) {
 	}
 	switch qos {
 	case 1:
-		c.send(&packets.Ack{Kind: packets.PUBACK, PacketID: id, ReasonCode: code})
+		c.sendAckPacket(packets.Ack{Kind: packets.PUBACK, PacketID: id, ReasonCode: code})
 	case 2:
 		if !code.IsError() {
 			s := c.sess
@@ -171,7 +172,7 @@ func (c *conn) sendAck(qos byte, id uint16, code packets.ReasonCode) {
 				c.b.saveSession(s) // exactly once across a restart [MQTT-4.3.3]
 			}
 		}
-		c.send(&packets.Ack{Kind: packets.PUBREC, PacketID: id, ReasonCode: code})
+		c.sendAckPacket(packets.Ack{Kind: packets.PUBREC, PacketID: id, ReasonCode: code})
 	}
 }
 
@@ -249,7 +250,11 @@ func (b *Broker) routeFrom(m *sessions.Message, c *conn) (int, error) {
 		}
 		clear(st.merged)
 	}
+	only, restricted := b.hooks.only.take(m) // Message.SharedGroups
 	for _, g := range st.m.Groups {
+		if restricted && !listed(only, g.Name, g.Filter) {
+			continue // another broker serves this group
+		}
 		if to, d, ok := b.pickShared(g, m, nil); ok {
 			st.tg = append(st.tg, target{to: to, d: d})
 		}
@@ -321,6 +326,9 @@ func (b *Broker) runPublishHooks(c *ClientInfo, m *sessions.Message) (*sessions.
 	}
 	now := b.now()
 	em := exported(m, nil, now)
+	if groups, ok := b.hooks.only.take(m); ok {
+		em.SharedGroups = groups
+	}
 	for _, h := range b.hooks.publish {
 		if err := h.OnPublish(c, em); err != nil {
 			return nil, err

@@ -10,14 +10,15 @@ var ErrNoPacketID = errors.New("sessions: no free packet identifier")
 // an identifier is never reused while in flight [MQTT-2.3.1-2]. Acks mostly
 // arrive in order, so lookups start at the oldest entry.
 type Inflight struct {
-	items  []Delivery
+	items  []Delivery // in flight from items[head]: the oldest leave first
+	head   int
 	inUse  map[uint16]struct{}
 	nextID uint16
 	bytes  int // Size of the messages in flight
 }
 
 // Len returns the number of deliveries in flight.
-func (f *Inflight) Len() int { return len(f.items) }
+func (f *Inflight) Len() int { return len(f.items) - f.head }
 
 // Bytes returns the memory the messages in flight hold (Message.Size each).
 func (f *Inflight) Bytes() int { return f.bytes }
@@ -44,6 +45,14 @@ func (f *Inflight) Add(d Delivery) (uint16, error) {
 		d.ID = f.nextID
 	}
 	f.inUse[d.ID] = struct{}{}
+	if f.head > 0 && f.head >= len(f.items)/2 && len(f.items) == cap(f.items) {
+		// Reuse the space acknowledged deliveries left at the front
+		// rather than grow: a steady stream allocates nothing.
+		n := copy(f.items, f.items[f.head:])
+		clear(f.items[n:])
+		f.items = f.items[:n]
+		f.head = 0
+	}
 	f.items = append(f.items, d)
 	f.bytes += size(&d)
 	return d.ID, nil
@@ -51,7 +60,7 @@ func (f *Inflight) Add(d Delivery) (uint16, error) {
 
 // find returns the index of id, or -1.
 func (f *Inflight) find(id uint16) int {
-	for i := range f.items {
+	for i := f.head; i < len(f.items); i++ {
 		if f.items[i].ID == id {
 			return i
 		}
@@ -76,11 +85,16 @@ func (f *Inflight) Remove(id uint16) (Delivery, bool) {
 	}
 	d := f.items[i]
 	f.bytes -= size(&d)
-	if i == 0 {
-		f.items[0] = Delivery{}
-		f.items = f.items[1:]
-		if len(f.items) == 0 {
-			f.items = f.items[:0:0]
+	if i == f.head {
+		f.items[i] = Delivery{}
+		f.head++
+		if f.head == len(f.items) {
+			// All acknowledged: keep a small array for the next ones,
+			// give a burst's back (an idle session holds little).
+			f.items, f.head = f.items[:0], 0
+			if cap(f.items) > 16 {
+				f.items = nil
+			}
 		}
 	} else {
 		copy(f.items[i:], f.items[i+1:])
@@ -93,7 +107,7 @@ func (f *Inflight) Remove(id uint16) (Delivery, bool) {
 
 // Range calls fn for every delivery in flight in send order until fn returns false.
 func (f *Inflight) Range(fn func(*Delivery) bool) {
-	for i := range f.items {
+	for i := f.head; i < len(f.items); i++ {
 		if !fn(&f.items[i]) {
 			return
 		}
@@ -102,7 +116,7 @@ func (f *Inflight) Range(fn func(*Delivery) bool) {
 
 // Clear forgets every delivery in flight.
 func (f *Inflight) Clear() {
-	f.items = nil
+	f.items, f.head = nil, 0
 	f.inUse = nil
 	f.bytes = 0
 }
@@ -112,7 +126,7 @@ func (f *Inflight) Clear() {
 // deliveries waiting for PUBCOMP resend PUBREL. Their packet identifiers
 // stay reserved until Remove or Free.
 func (f *Inflight) Requeue(q *Queue) {
-	for i := len(f.items) - 1; i >= 0; i-- {
+	for i := len(f.items) - 1; i >= f.head; i-- {
 		d := f.items[i]
 		if !d.Release {
 			d.Dup = true
@@ -120,7 +134,7 @@ func (f *Inflight) Requeue(q *Queue) {
 		q.PushFront(d)
 	}
 	clear(f.items)
-	f.items = f.items[:0]
+	f.items, f.head = f.items[:0], 0
 	f.bytes = 0
 }
 
@@ -142,7 +156,7 @@ func (f *Inflight) Reserve(id uint16) {
 func (f *Inflight) Extract(take func(*Delivery) bool) []Delivery {
 	var out []Delivery
 	kept := f.items[:0]
-	for _, d := range f.items {
+	for _, d := range f.items[f.head:] {
 		if take(&d) {
 			f.bytes -= size(&d)
 			delete(f.inUse, d.ID)
@@ -153,6 +167,6 @@ func (f *Inflight) Extract(take func(*Delivery) bool) []Delivery {
 		}
 	}
 	clear(f.items[len(kept):])
-	f.items = kept
+	f.items, f.head = kept, 0
 	return out
 }

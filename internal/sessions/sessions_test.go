@@ -232,3 +232,54 @@ func TestMessageTopicDoesNotPinPayload(t *testing.T) {
 		t.Fatal("the topic shares the payload's allocation")
 	}
 }
+
+// A session streaming QoS 1 keeps about a window in flight: the oldest is
+// acknowledged as a new one is sent. That reuses the array (it used to
+// creep forward and grow, an allocation and a copy every few messages),
+// and out-of-order acknowledgements keep the order of the rest.
+func TestInflightSteadyStream(t *testing.T) {
+	var f Inflight
+	m := NewMessage([]byte("t"), nil, 1, false, nil)
+	var ids []uint16
+	for range 100 {
+		id, err := f.Add(Delivery{Msg: m, QoS: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	step := func() {
+		if _, ok := f.Remove(ids[0]); !ok {
+			t.Fatalf("id %d not in flight", ids[0])
+		}
+		id, err := f.Add(Delivery{Msg: m, QoS: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		copy(ids, ids[1:])
+		ids[len(ids)-1] = id
+	}
+	for range 1000 {
+		step()
+	}
+	thousand := func() {
+		for range 1000 {
+			step()
+		}
+	}
+	if allocs := testing.AllocsPerRun(1, thousand); allocs != 0 {
+		t.Fatalf("1,000 messages of a steady stream allocate %v times", allocs)
+	}
+	// Acknowledged out of order: the rest keep their send order.
+	for _, i := range []int{50, 10, 97} {
+		if _, ok := f.Remove(ids[i]); !ok {
+			t.Fatalf("id %d not in flight", ids[i])
+		}
+		ids = append(ids[:i], ids[i+1:]...)
+	}
+	var got []uint16
+	f.Range(func(d *Delivery) bool { got = append(got, d.ID); return true })
+	if fmt.Sprint(got) != fmt.Sprint(ids) || f.Len() != len(ids) {
+		t.Fatalf("in flight %v, want %v", got, ids)
+	}
+}
