@@ -533,12 +533,12 @@ func (c *conn) teardown(cause error) {
 	if s.conn == c {
 		s.conn = nil
 	}
-	if s.info == &c.info {
+	if s.info.Load() == &c.info {
 		// The session outlives the connection: it keeps a copy of the
 		// client's facts, not a pointer that would keep the whole
 		// connection (and its buffers) reachable.
 		info := c.info
-		s.info = &info
+		s.info.Store(&info)
 	}
 	w := s.will
 	s.will = nil

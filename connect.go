@@ -261,7 +261,7 @@ func (b *Broker) attach(c *conn, clean bool, expiry uint32, window int, w *will,
 			s.mu.Lock()
 		}
 		s.conn = c
-		s.info = &c.info
+		s.info.Store(&c.info)
 		s.setExpiryLocked(expiry)
 		s.window = window
 		s.will = w

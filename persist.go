@@ -56,8 +56,8 @@ func (b *Broker) saveSession(s *session) error {
 		return nil
 	}
 	st := &storage.Session{ClientID: s.id, ExpiryInterval: s.expiry}
-	if s.info != nil {
-		st.Version = byte(s.info.Version)
+	if info := s.info.Load(); info != nil {
+		st.Version = byte(info.Version)
 	}
 	if s.conn == nil {
 		st.DisconnectedAt = b.now()
@@ -216,7 +216,7 @@ func (b *Broker) sessionFromStore(ctx context.Context, st *storage.Session) (*se
 	s.persisted = true
 	s.setExpiryLocked(st.ExpiryInterval)
 	s.window = b.limits.MaxInflight
-	s.info = &ClientInfo{ID: st.ClientID, Version: packets.Version(st.Version)}
+	s.info.Store(&ClientInfo{ID: st.ClientID, Version: packets.Version(st.Version)})
 	if len(st.AwaitingRel) > 0 {
 		s.awaitingRel = make(map[uint16]struct{}, len(st.AwaitingRel))
 		for _, id := range st.AwaitingRel {

@@ -29,10 +29,14 @@ type pendingAck struct {
 	failed bool // a delivery of this message could not be stored
 }
 
-// deferTargets defers tg to flushPending when one of them must be stored
-// or deliveries are already deferred; it reports whether it did.
+// deferTargets defers tg to flushPending when one of them must be stored,
+// when deliveries are already deferred, or when the message has a single
+// target: a read batch's deliveries to one subscriber (fan-in, pairs) are
+// then queued under one acquisition of its lock and wake its writer once;
+// one by one, ten publishers contended for a subscriber's lock with its
+// writer for every message. It reports whether it deferred.
 func (c *conn) deferTargets(tg []target) bool {
-	if len(c.pending) == 0 {
+	if len(c.pending) == 0 && len(tg) != 1 {
 		any := false
 		for i := range tg {
 			if tg[i].durable() {
@@ -90,13 +94,32 @@ func (c *conn) flushPending() error {
 			clear(c.entries)
 		}
 	}
-	for i := range c.pending {
+	single := 0 // pending[:single] not taken by a run go one by one
+	for i := 0; i < len(c.pending); i++ {
 		p := &c.pending[i]
 		if batchFailed && p.durable() {
 			if p.ack < len(c.pendingAcks) {
 				c.pendingAcks[p.ack].failed = true // not stored: not delivered, not acknowledged
 			}
 			continue
+		}
+		if s, ok := p.to.(*session); ok && i >= single {
+			// A run of deliveries to one session, none left to store,
+			// is queued at once; what it did not take (a drop, a full
+			// queue) goes the way of single deliveries.
+			j := i
+			for j < len(c.pending) && c.pending[j].to == p.to && !c.pending[j].unstored() {
+				j++
+			}
+			if j-i > 1 {
+				k := s.deliverRun(c.pending[i:j])
+				if i += k; i == j {
+					i--
+					continue
+				}
+				single = j
+				p = &c.pending[i]
+			}
 		}
 		// deliver stores what no batch did (no QueueBatcher); an error
 		// there means it is not safe.

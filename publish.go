@@ -204,6 +204,9 @@ func (t *target) durable() bool {
 	return ok && t.d.QoS > 0 && s.durable.Load()
 }
 
+// unstored reports whether t must be stored and is not yet.
+func (t *target) unstored() bool { return t.d.Seq == 0 && t.durable() }
+
 // route delivers m to every matching subscription and returns how many
 // subscribers it went to, and an error if a durable session could not store
 // its copy. Overlapping subscriptions of one client give one
@@ -299,6 +302,9 @@ func oneFilter(subs []topics.Entry[subscriber, subscription]) bool {
 func (b *Broker) accepts(to subscriber, so subscription, m *sessions.Message) bool {
 	if so.noLocal && m.Origin != "" && to.client().ID == m.Origin {
 		return false
+	}
+	if b.authz == nil {
+		return true
 	}
 	return b.canRead(to.client(), m.Topic, m.QoS)
 }

@@ -32,9 +32,9 @@ type session struct {
 	b  *Broker
 	id string
 
-	mu          sync.Mutex // guards every field below, and the ctrl/writing/dead fields of conn
-	conn        *conn      // nil while disconnected
-	info        *ClientInfo
+	mu          sync.Mutex                 // guards every field below, and the ctrl/writing/dead fields of conn
+	conn        *conn                      // nil while disconnected
+	info        atomic.Pointer[ClientInfo] // set under mu; read without it (client)
 	queue       sessions.Queue
 	inflight    sessions.Inflight
 	window      int                     // QoS>0 deliveries allowed in flight
@@ -60,11 +60,10 @@ func newSession(b *Broker, id string) *session {
 	return s
 }
 
-func (s *session) client() *ClientInfo {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.info
-}
+// client is who the session's client is: read without the session's lock,
+// which its writer may hold for a whole batch, for every delivery routed
+// to it (No Local, read authorization).
+func (s *session) client() *ClientInfo { return s.info.Load() }
 
 // deliver queues d for the client and wakes the writer. A QoS>0 delivery
 // to a durable session is stored first, so the publisher's PUBACK (sent
@@ -110,6 +109,34 @@ func (s *session) deliver(d sessions.Delivery) error {
 	}
 	s.mu.Unlock()
 	return nil
+}
+
+// deliverRun queues the deliveries of ts (all to s, none left to store)
+// under one acquisition of s.mu, waking the writer once. It stops at the
+// first one that needs more than a push (the session is offline or ended,
+// sheds load, or its queue is full) and returns how many it queued: the
+// caller delivers the rest one by one, which drops and counts them.
+func (s *session) deliverRun(ts []target) int {
+	n := 0
+	s.mu.Lock()
+	if c := s.conn; c != nil && !s.ended {
+		shedding := s.b.overBudget.Load()
+		for n < len(ts) {
+			d := &ts[n].d
+			if d.QoS == 0 && shedding && s.queue.Len() > 0 {
+				break
+			}
+			if s.fullLocked(d.Msg) || !s.queue.Push(*d) {
+				break
+			}
+			n++
+		}
+		if n > 0 {
+			c.kickLocked()
+		}
+	}
+	s.mu.Unlock()
+	return n
 }
 
 // fullLocked reports whether m would take the session's queued and
