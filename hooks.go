@@ -185,6 +185,10 @@ type hookSet struct {
 	will         []WillHook
 	retained     []RetainedHook
 	lifecycle    []LifecycleHook
+
+	// only carries Message.SharedGroups from the host or a PublishHook to
+	// routing (shared.go).
+	only sharedOnly
 }
 
 // add registers x under every hook interface it implements, and reports

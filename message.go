@@ -31,6 +31,16 @@ type Message struct {
 	// SubscriptionIDs are the Subscription Identifiers of the subscriptions
 	// a delivery matched (set by the broker on delivery; ignored on publish).
 	SubscriptionIDs []uint32
+	// SharedGroups, when not nil, are the only shared subscription groups
+	// this publish is delivered to, each named as subscribed
+	// ("$share/<group>/<filter>"); an empty, non-nil list skips every group.
+	// Plain subscriptions are not affected. It is for hosts that route
+	// messages between brokers (the cluster package, bridges), so that one
+	// broker picks the member of a group for all of them and the group
+	// still gets the message once [MQTT-4.8.2]: set it on the Message given
+	// to Broker.PublishMessage, or in a PublishHook. Nil, the default,
+	// delivers to every matching group; it is nil on delivery.
+	SharedGroups []string
 
 	// ClientID is the publisher's client identifier ("" for the host's own
 	// publishes); set by the broker.
@@ -81,6 +91,9 @@ func (b *Broker) internal(m *Message) *sessions.Message {
 	}
 	if p.Present != 0 {
 		im.Properties = p
+	}
+	if m.SharedGroups != nil {
+		b.hooks.only.set(im, m.SharedGroups)
 	}
 	secs := uint32(0)
 	if m.Expiry > 0 {

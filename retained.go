@@ -28,6 +28,9 @@ func (b *Broker) retain(m *sessions.Message) error {
 			for _, h := range b.hooks.retained {
 				h.OnRetained(m.Topic, nil)
 			}
+			if err != nil {
+				b.hooks.only.take(m) // not routed: forget its SharedGroups
+			}
 			return err
 		}
 		return nil
@@ -35,6 +38,7 @@ func (b *Broker) retain(m *sessions.Message) error {
 	if !b.ownStore {
 		if err := b.store.Retained().Set(ctx, toStored(m)); err != nil {
 			b.log.Error("storing retained message", "topic", m.Topic, "err", err)
+			b.hooks.only.take(m) // not routed: forget its SharedGroups
 			return err
 		}
 	}

@@ -3,6 +3,10 @@ package broker
 import (
 	"hash/maphash"
 	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/ternmq/broker/internal/sessions"
 	"github.com/ternmq/broker/topics"
@@ -36,6 +40,52 @@ func WithSharedStrategy(s SharedStrategy) Option { return func(b *Broker) { b.sh
 var hashSeed = maphash.MakeSeed()
 
 type sharedGroup = topics.Group[subscriber, subscription]
+
+// sharedOnly holds the Message.SharedGroups of the messages between
+// Broker.internal (which made them from a Message) and routing: the
+// engine's message has no room for them, and almost every message has
+// none, so n keeps the lookup off their path. Every message registered is
+// taken again: by runPublishHooks (which hands the list to the hooks and
+// registers the message it makes of their result), by routeFrom, or by
+// retain when the publish fails before routing.
+type sharedOnly struct {
+	n atomic.Int64
+	m sync.Map // *sessions.Message → []string
+}
+
+func (s *sharedOnly) set(m *sessions.Message, groups []string) {
+	if _, loaded := s.m.Swap(m, slices.Clone(groups)); !loaded {
+		s.n.Add(1)
+	}
+}
+
+// take returns and forgets the groups registered for m; ok is false when
+// m is not restricted.
+func (s *sharedOnly) take(m *sessions.Message) (groups []string, ok bool) {
+	if s.n.Load() == 0 {
+		return nil, false
+	}
+	v, ok := s.m.LoadAndDelete(m)
+	if !ok {
+		return nil, false
+	}
+	s.n.Add(-1)
+	return v.([]string), true
+}
+
+// listed reports whether groups names the shared group name on filter, as
+// "$share/<name>/<filter>", without building that string.
+func listed(groups []string, name, filter string) bool {
+	const prefix = "$share/"
+	for _, s := range groups {
+		if len(s) == len(prefix)+len(name)+1+len(filter) && strings.HasPrefix(s, prefix) &&
+			s[len(prefix):len(prefix)+len(name)] == name && s[len(prefix)+len(name)] == '/' &&
+			s[len(prefix)+len(name)+1:] == filter {
+			return true
+		}
+	}
+	return false
+}
 
 // deliverShared sends m to one member of group g (see pickShared).
 func (b *Broker) deliverShared(g *sharedGroup, m *sessions.Message, except subscriber) (bool, error) {

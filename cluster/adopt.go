@@ -347,6 +347,9 @@ func (n *Node) queueForOrphans(m *broker.Message) error {
 		}
 	}
 	for _, g := range ms.Groups {
+		if m.SharedGroups != nil && !slices.Contains(m.SharedGroups, "$share/"+g.Name+"/"+g.Filter) {
+			continue // another node serves this group
+		}
 		if mem := g.Members(); len(mem) > 0 {
 			e := mem[g.Next()%uint32(len(mem))]
 			if q := min(m.QoS, e.Value.QoS); q > 0 {

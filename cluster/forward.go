@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 
 	"github.com/ternmq/broker"
@@ -54,15 +55,16 @@ func (n *Node) injected(c *broker.ClientInfo, m *broker.Message) bool {
 // publisher's PUBACK/PUBREC means "accepted cluster-wide"; a node that
 // does not accept within ForwardTimeout refuses the publish (v5:
 // Unspecified error, and the publisher sends it again).
+//
+// Shared groups are served once cluster-wide [MQTT-4.8.2]: this node
+// picks, for each matching group, the node that serves it (see plan), and
+// every copy says which groups its node serves (Message.SharedGroups).
 func (n *Node) OnPublish(c *broker.ClientInfo, m *broker.Message) error {
 	if !n.running.Load() {
 		return nil
 	}
 	if n.injected(c, m) {
 		return n.queueForOrphans(m)
-	}
-	if err := n.queueForOrphans(m); err != nil {
-		return err
 	}
 	fm := *m
 	fm.ClientID = c.ID // shards by publisher on the receiving side
@@ -71,13 +73,19 @@ func (n *Node) OnPublish(c *broker.ClientInfo, m *broker.Message) error {
 		// from etcd (retained.go); subscribers get it as a plain message.
 		fm.Retain = false
 	}
-	targets := n.targets(&fm)
+	targets, local := n.plan(&fm)
+	if local != nil {
+		m.SharedGroups = local
+	}
+	if err := n.queueForOrphans(m); err != nil {
+		return err
+	}
 	if len(targets) == 0 {
 		return nil
 	}
 	if m.QoS == 0 {
-		for _, p := range targets {
-			_, _ = p.send(n.ctx, &fm, false)
+		for _, t := range targets {
+			_, _ = t.p.send(n.ctx, t.m, false)
 		}
 		return nil
 	}
@@ -85,8 +93,8 @@ func (n *Node) OnPublish(c *broker.ClientInfo, m *broker.Message) error {
 	defer cancel()
 	reqs := make([]*request, len(targets))
 	var first error
-	for i, p := range targets {
-		r, err := p.send(ctx, &fm, true)
+	for i, t := range targets {
+		r, err := t.p.send(ctx, t.m, true)
 		if err != nil {
 			first = err
 			break
@@ -98,11 +106,11 @@ func (n *Node) OnPublish(c *broker.ClientInfo, m *broker.Message) error {
 		var wg sync.WaitGroup
 		for i, r := range reqs {
 			if len(reqs) == 1 {
-				first = targets[i].wait(ctx, r)
+				first = targets[i].p.wait(ctx, r)
 				break
 			}
 			wg.Go(func() {
-				if err := targets[i].wait(ctx, r); err != nil {
+				if err := targets[i].p.wait(ctx, r); err != nil {
 					mu.Lock()
 					first = err
 					mu.Unlock()
@@ -114,7 +122,7 @@ func (n *Node) OnPublish(c *broker.ClientInfo, m *broker.Message) error {
 		for i, r := range reqs {
 			if r != nil {
 				r.abandoned.Store(true)
-				targets[i].forget(r)
+				targets[i].p.forget(r)
 			}
 		}
 	}
@@ -129,40 +137,97 @@ func (n *Node) OnPublish(c *broker.ClientInfo, m *broker.Message) error {
 	return nil
 }
 
-// targets returns the links of the nodes m goes to: every member for a
-// retained message, else those with a matching route. A shared group with
-// members here is served here; one with members only elsewhere goes to
-// one of their nodes, round robin.
-func (n *Node) targets(m *broker.Message) []*peer {
-	if m.Retain {
-		return n.allPeers()
-	}
+// target is one node a message is forwarded to, with its copy of the
+// message (whose SharedGroups are the groups that node serves).
+type target struct {
+	p *peer
+	m *broker.Message
+}
+
+// plan returns the nodes m goes to: every member for a retained message,
+// else those with a matching route. Each matching shared group is served
+// by one node, taken in turn among this node (if it has members) and the
+// live nodes with a route for the group: that node gets it in its copy's
+// SharedGroups, and every other copy leaves the group out. local is the
+// list of groups this node serves, or nil when no group is served
+// elsewhere (then every local group is, as without a cluster). Groups the
+// publisher restricted m to (m.SharedGroups) are the only ones planned.
+func (n *Node) plan(m *broker.Message) (out []target, local []string) {
 	var ms topics.Matches[string, struct{}]
 	n.remote.Match([]byte(m.Topic), &ms)
-	if len(ms.Subs) == 0 && len(ms.Groups) == 0 {
-		return nil
+	if !m.Retain && len(ms.Subs) == 0 && len(ms.Groups) == 0 {
+		return nil, nil
 	}
-	ids := make(map[string]struct{}, 4)
+	assigned := make(map[string][]string, 4) // node id → its groups; a key per target
+	if m.Retain {
+		for _, p := range n.allPeers() {
+			assigned[p.m.ID] = nil
+		}
+	}
 	for _, e := range ms.Subs {
-		ids[e.Key] = struct{}{}
+		if _, ok := assigned[e.Key]; !ok {
+			assigned[e.Key] = nil
+		}
 	}
+	elsewhere := false
+	remote := make(map[string]struct{}, len(ms.Groups))
 	for _, g := range ms.Groups {
-		if n.hasLocal("$share/" + g.Name + "/" + g.Filter) {
+		key := "$share/" + g.Name + "/" + g.Filter
+		if m.SharedGroups != nil && !slices.Contains(m.SharedGroups, key) {
 			continue
 		}
-		if mem := g.Members(); len(mem) > 0 {
-			ids[mem[g.Next()%uint32(len(mem))].Key] = struct{}{}
+		remote[key] = struct{}{}
+		var cands []string
+		if n.hasLocal(key) {
+			cands = append(cands, n.cfg.NodeID)
 		}
-	}
-	out := make([]*peer, 0, len(ids))
-	n.pmu.Lock()
-	for id := range ids {
-		if p := n.peers[id]; p != nil {
-			out = append(out, p)
+		for _, e := range g.Members() {
+			if n.peer(e.Key) != nil {
+				cands = append(cands, e.Key)
+			}
 		}
+		if len(cands) == 0 {
+			continue
+		}
+		pick := cands[g.Next()%uint32(len(cands))]
+		if pick == n.cfg.NodeID {
+			local = append(local, key)
+			continue
+		}
+		elsewhere = true
+		assigned[pick] = append(assigned[pick], key)
 	}
-	n.pmu.Unlock()
-	return out
+	if elsewhere {
+		// Served here: the groups picked for this node and those only this
+		// node has members of.
+		if local == nil {
+			local = []string{} // not nil: restricted
+		}
+		var ls topics.Matches[string, struct{}]
+		n.lshared.Match([]byte(m.Topic), &ls)
+		for _, g := range ls.Groups {
+			key := "$share/" + g.Name + "/" + g.Filter
+			if _, ok := remote[key]; ok || (m.SharedGroups != nil && !slices.Contains(m.SharedGroups, key)) {
+				continue
+			}
+			local = append(local, key)
+		}
+	} else {
+		local = nil
+	}
+	for id, groups := range assigned {
+		p := n.peer(id)
+		if p == nil {
+			continue
+		}
+		cm := *m
+		cm.SharedGroups = groups
+		if cm.SharedGroups == nil {
+			cm.SharedGroups = []string{} // not nil: the node skips its groups
+		}
+		out = append(out, target{p, &cm})
+	}
+	return out, local
 }
 
 func (n *Node) hasLocal(filter string) bool {

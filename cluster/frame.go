@@ -38,6 +38,7 @@ const (
 	flagUTF8   = 0x08
 	flagAck    = 0x10 // the sender waits for an ack
 	flagCorr   = 0x20 // CorrelationData present (it may be empty)
+	flagGroups = 0x40 // SharedGroups present (it may be empty), after the payload
 )
 
 // errFrame reports a malformed frame.
@@ -83,6 +84,9 @@ func appendFrame(dst []byte, f *frame) []byte {
 		if m.CorrelationData != nil {
 			flags |= flagCorr
 		}
+		if m.SharedGroups != nil {
+			flags |= flagGroups
+		}
 		dst = binary.AppendUvarint(dst, f.seq)
 		dst = append(dst, flags)
 		dst = binary.AppendUvarint(dst, uint64(m.Expiry/time.Millisecond))
@@ -97,6 +101,14 @@ func appendFrame(dst []byte, f *frame) []byte {
 		}
 		dst = appendString(dst, m.ClientID)
 		dst = appendBytes(dst, m.Payload)
+		if m.SharedGroups != nil {
+			// Last, so that a node of the previous link version, which
+			// reads no further, still reads the rest.
+			dst = binary.AppendUvarint(dst, uint64(len(m.SharedGroups)))
+			for _, g := range m.SharedGroups {
+				dst = appendString(dst, g)
+			}
+		}
 	}
 	binary.BigEndian.PutUint32(dst[start:], uint32(len(dst)-start-4))
 	return dst
@@ -176,6 +188,16 @@ func decodeFrame(b []byte, f *frame) error {
 		}
 		m.ClientID = d.string()
 		m.Payload = d.bytes()
+		if flags&flagGroups != 0 {
+			if n := d.uvarint(); n <= uint64(len(d.b)) {
+				m.SharedGroups = make([]string, n)
+				for i := range m.SharedGroups {
+					m.SharedGroups[i] = d.string()
+				}
+			} else {
+				d.err = errFrame
+			}
+		}
 		f.msg = m
 	default:
 		return fmt.Errorf("%w: type %d", errFrame, f.kind)

@@ -47,8 +47,9 @@ type Node struct {
 
 	lease atomic.Int64 // clientv3.LeaseID of the node's registration
 
-	rmu      sync.Mutex             // guards local, sessSubs, dirty
-	local    map[string]*localRoute // this node's routes by filter
+	rmu      sync.Mutex                     // guards local, sessSubs, dirty
+	local    map[string]*localRoute         // this node's routes by filter
+	lshared  *topics.Trie[string, struct{}] // the shared filters of local (key ""), to match
 	sessSubs map[string]map[string]struct{}
 	dirty    map[string]int      // client ids to reconcile, with checks left
 	held     map[string]struct{} // persistent sessions recorded under held/ (adopt.go)
@@ -87,6 +88,7 @@ func New(cfg Config) (*Node, error) {
 		log:       cfg.Logger.With("node", cfg.NodeID),
 		secret:    hex.EncodeToString(s[:]),
 		local:     make(map[string]*localRoute),
+		lshared:   topics.NewTrie[string, struct{}](),
 		sessSubs:  make(map[string]map[string]struct{}),
 		dirty:     make(map[string]int),
 		held:      make(map[string]struct{}),

@@ -33,8 +33,19 @@ func (n *Node) routeLocked(filter string) *localRoute {
 	if lr == nil {
 		lr = &localRoute{sessions: make(map[string]struct{}), zeroSince: time.Now()}
 		n.local[filter] = lr
+		if strings.HasPrefix(filter, "$share/") {
+			n.lshared.Subscribe(filter, "", struct{}{})
+		}
 	}
 	return lr
+}
+
+// dropRouteLocked forgets the localRoute of filter; n.rmu held.
+func (n *Node) dropRouteLocked(filter string) {
+	delete(n.local, filter)
+	if strings.HasPrefix(filter, "$share/") {
+		n.lshared.Unsubscribe(filter, "")
+	}
 }
 
 // ensureRoute commits the route of filter to etcd if it is not there yet,
@@ -162,7 +173,7 @@ func (n *Node) sweepRoutes() {
 			continue
 		}
 		if !lr.committed {
-			delete(n.local, f)
+			n.dropRouteLocked(f)
 			continue
 		}
 		b := make(chan struct{})
@@ -180,7 +191,7 @@ func (n *Node) sweepRoutes() {
 		if err == nil {
 			d.lr.committed = false
 			if d.lr.refs() == 0 && n.local[d.f] == d.lr {
-				delete(n.local, d.f)
+				n.dropRouteLocked(d.f)
 			}
 		}
 		n.rmu.Unlock()
