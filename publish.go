@@ -106,6 +106,14 @@ func (c *conn) handlePublish(fh packets.FixedHeader, body []byte) error {
 		m.Expiry = m.Created.Add(time.Duration(b.limits.MaxMessageExpiry) * time.Second)
 	}
 	m, err := b.runPublishHooks(&c.info, m)
+	if errors.Is(err, ErrNotAccepted) && pk.QoS > 0 {
+		// Not kept: never acknowledged. 3.1.x has no code, so the
+		// connection closes and the client resends after reconnecting.
+		if !v5(c.version) {
+			return fmt.Errorf("publish hook: %w", err)
+		}
+		return c.ackPublish(&pk, codeOr(err, packets.UnspecifiedError))
+	}
 	if err != nil {
 		return c.ackPublish(&pk, codeOr(err, packets.NotAuthorized))
 	}

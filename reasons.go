@@ -6,6 +6,18 @@ import (
 	"github.com/ternmq/broker/packets"
 )
 
+// ErrNotAccepted, returned or wrapped by a PublishHook, refuses a QoS 1
+// or 2 message as not kept (a forward to another broker failed, say), so
+// that its publisher sends it again: an MQTT 5 publisher gets the reason
+// code wrapped with it (Unspecified error when there is none) in
+// PUBACK/PUBREC; a 3.1.x publisher, which has no reason code, gets no
+// acknowledgement at all: the connection is closed, as when the message
+// could not be stored, and the client sends the message again when it
+// reconnects with its session [MQTT-4.4.0-1]. Any other error refuses a
+// 3.1.x message silently: it is acknowledged and dropped. For QoS 0 it is
+// a refusal like any other.
+var ErrNotAccepted = errors.New("broker: message not accepted")
+
 // codeOr returns the reason code err carries, or def.
 func codeOr(err error, def packets.ReasonCode) packets.ReasonCode {
 	var rc packets.ReasonCode

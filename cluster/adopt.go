@@ -369,7 +369,7 @@ func (n *Node) queueForOrphans(m *broker.Message) error {
 		c.QoS, c.Retain = t.qos, t.ret
 		if _, err := n.store.Queues().Append(ctx, t.id, &c); err != nil {
 			n.log.Error("queueing for an adopted session", "client", t.id, "err", err)
-			return packets.ImplementationSpecificError
+			return notAccepted(packets.ImplementationSpecificError)
 		}
 	}
 	return nil

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 
@@ -53,8 +54,10 @@ func (n *Node) injected(c *broker.ClientInfo, m *broker.Message) bool {
 // not waited for. For QoS 1 and 2 it returns once every such node has
 // published the message (stored for its durable subscribers), so the
 // publisher's PUBACK/PUBREC means "accepted cluster-wide"; a node that
-// does not accept within ForwardTimeout refuses the publish (v5:
-// Unspecified error, and the publisher sends it again).
+// does not accept within ForwardTimeout refuses the publish with
+// broker.ErrNotAccepted: it is not acknowledged (v5: Unspecified error in
+// PUBACK/PUBREC; 3.1.x: the connection closes) and the publisher sends it
+// again [MQTT-4.4.0-1].
 //
 // Shared groups are served once cluster-wide [MQTT-4.8.2]: this node
 // picks, for each matching group, the node that serves it (see plan), and
@@ -129,12 +132,21 @@ func (n *Node) OnPublish(c *broker.ClientInfo, m *broker.Message) error {
 	if first != nil {
 		n.stats.refused.Add(1)
 		n.log.Warn("publish refused: not accepted by every node", "client", c.ID, "topic", m.Topic, "err", first)
-		if code := packets.CodeOf(first); code.IsError() && code != packets.UnspecifiedError {
-			return code
+		code := packets.UnspecifiedError
+		if c := packets.CodeOf(first); c.IsError() {
+			code = c
 		}
-		return packets.UnspecifiedError
+		return notAccepted(code)
 	}
 	return nil
+}
+
+// notAccepted is the PublishHook error for a message that was not kept:
+// the publisher is not acknowledged and sends it again (v5: code in
+// PUBACK/PUBREC; 3.1.x: the connection closes without an acknowledgement,
+// broker.ErrNotAccepted).
+func notAccepted(code packets.ReasonCode) error {
+	return fmt.Errorf("cluster: %w: %w", broker.ErrNotAccepted, code)
 }
 
 // target is one node a message is forwarded to, with its copy of the
