@@ -49,8 +49,8 @@ func (n *Node) injected(c *broker.ClientInfo, m *broker.Message) bool {
 }
 
 // OnPublish implements broker.PublishHook: it forwards m to every other
-// node with a matching route (a retained message to every node, so that
-// each one's retained index has it), once per node. QoS 0 is queued and
+// node with a matching route (a retained set or clear to every node, so
+// that each one's retained index has it), once per node. QoS 0 is queued and
 // not waited for. For QoS 1 and 2 it returns once every such node has
 // published the message (stored for its durable subscribers), so the
 // publisher's PUBACK/PUBREC means "accepted cluster-wide"; a node that
@@ -71,11 +71,6 @@ func (n *Node) OnPublish(c *broker.ClientInfo, m *broker.Message) error {
 	}
 	fm := *m
 	fm.ClientID = c.ID // shards by publisher on the receiving side
-	if m.Retain && len(m.Payload) == 0 {
-		// Clearing a retained message: the other nodes' indexes learn it
-		// from etcd (retained.go); subscribers get it as a plain message.
-		fm.Retain = false
-	}
 	targets, local := n.plan(&fm)
 	if local != nil {
 		m.SharedGroups = local

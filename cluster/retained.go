@@ -1,24 +1,24 @@
 package cluster
 
 import (
+	"context"
 	"strings"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
-// Retained messages. Setting one is forwarded to every node (OnPublish),
-// which publishes it as retained: each node's in-memory index has it
-// before the publisher is acknowledged (QoS 1/2), and each writes the same
-// value to the shared store. Clearing one cannot go the same way: the
-// first node to delete the key from the shared store succeeds, every later
-// delete finds nothing, and the broker reports that as a storage failure
-// (refusing the publish). So a clear is forwarded as a plain message to
-// the nodes with matching routes, and every node drops the topic from its
-// index when it sees the key deleted in etcd (Broker.DeleteRetained: the
-// index entry goes, the delete in storage then finds nothing, which is
-// ignored here). A clear is therefore seen by other nodes' new
-// subscriptions a watch delay after it was acknowledged, not at once.
+// Retained messages. Setting or clearing one is forwarded to every node
+// (OnPublish), which publishes it as retained: each node's in-memory index
+// has the change before the publisher is acknowledged (QoS 1/2), and each
+// writes the same value to the shared store (or deletes the key: the
+// broker takes a delete that finds nothing as done).
+//
+// Every node also drops from its index a topic whose key it sees deleted
+// in etcd: what Broker.DeleteRetained on another node did, or a QoS 0
+// clear dropped on a full link. It asks etcd first whether the key is
+// still gone, so that a delete event seen late does not undo a set that
+// came after it.
 
 // watchRetained drops from the local index the retained messages deleted
 // from the shared store.
@@ -31,7 +31,7 @@ func (n *Node) watchRetained() {
 				break
 			}
 			for _, ev := range resp.Events {
-				if ev.Type == clientv3.EventTypeDelete {
+				if ev.Type == clientv3.EventTypeDelete && n.stillDeleted(string(ev.Kv.Key)) {
 					_ = n.b.DeleteRetained(strings.TrimPrefix(string(ev.Kv.Key), prefix))
 				}
 			}
@@ -42,4 +42,13 @@ func (n *Node) watchRetained() {
 		case <-time.After(jitter(500 * time.Millisecond)):
 		}
 	}
+}
+
+// stillDeleted reports whether key is absent from etcd now (true when
+// etcd cannot tell: the delete was seen).
+func (n *Node) stillDeleted(key string) bool {
+	ctx, cancel := context.WithTimeout(n.ctx, n.cfg.EtcdTimeout)
+	defer cancel()
+	resp, err := n.cli.Get(ctx, key, clientv3.WithCountOnly())
+	return err != nil || resp.Count == 0
 }
