@@ -398,12 +398,39 @@ func (c *conn) sent(t packets.Type, n int, err error) {
 	c.b.metrics.PacketSent(c.listener, t, len(c.ctrl)-n)
 }
 
-// flush wakes the writer if there is anything to write.
+// flush sends what the reader left for its client. Replies alone (the
+// acknowledgements of a read batch) are written by the reader itself: a
+// writer goroutine started and scheduled for each batch of PUBACKs cost
+// more than the write. Deliveries wake the writer.
 func (c *conn) flush() {
 	s := c.sess
 	s.mu.Lock()
-	if len(c.ctrl) > 0 || s.queue.Len() > 0 {
-		c.kickLocked()
+	if c.writing || c.dead || len(c.ctrl) == 0 || s.queue.Len() > 0 {
+		if len(c.ctrl) > 0 || s.queue.Len() > 0 {
+			c.kickLocked()
+		}
+		s.mu.Unlock()
+		return
+	}
+	c.writing = true // the writer's role, for this write
+	bp := writeBufs.Get().(*[]byte)
+	buf := append((*bp)[:0], c.ctrl...)
+	c.ctrlTakenLocked()
+	s.mu.Unlock()
+	err := c.write(buf)
+	*bp = buf[:0]
+	if cap(buf) <= 1<<20 {
+		writeBufs.Put(bp)
+	}
+	if err != nil {
+		c.close()
+	}
+	s.mu.Lock()
+	c.writing = false
+	if err != nil {
+		c.writeFailedLocked()
+	} else if len(c.ctrl) > 0 || s.queue.Len() > 0 {
+		c.kickLocked() // came while it wrote
 	}
 	s.mu.Unlock()
 }

@@ -74,8 +74,8 @@ func (c *conn) tryPark() bool {
 	if p == nil {
 		return false
 	}
-	// Nothing may wait on this goroutine: replies go to the writer, the
-	// read buffer back to its pool.
+	// Nothing may wait on this goroutine: replies are written (or left
+	// to the writer), the read buffer goes back to its pool.
 	c.flush()
 	c.r.Release()
 	if c.r.Buffered() > 0 {

@@ -69,14 +69,7 @@ func (c *conn) writeLoop() {
 		}
 		if len(c.ctrl) > 0 {
 			buf = append(buf, c.ctrl...)
-			c.ctrl = c.ctrl[:0]
-			if cap(c.ctrl) > 64<<10 {
-				c.ctrl = nil // a burst is over: do not keep its buffer
-			}
-			select {
-			case c.ctrlTaken <- struct{}{}:
-			default:
-			}
+			c.ctrlTakenLocked()
 		}
 		s.refillLocked()
 		size := 0
@@ -147,18 +140,11 @@ func (c *conn) writeLoop() {
 			}
 		}
 		if len(buf) > 0 {
-			_ = c.nc.SetWriteDeadline(time.Now().Add(b.limits.WriteTimeout))
-			n, err := c.nc.Write(buf)
-			b.stats.BytesSent.Add(int64(n))
-			if err != nil {
+			if err := c.write(buf); err != nil {
 				c.close()
 				s.mu.Lock()
 				c.writing = false
-				c.dead = true // nothing more can be written: the reader's backpressure ends
-				select {
-				case c.ctrlTaken <- struct{}{}:
-				default:
-				}
+				c.writeFailedLocked()
 				s.mu.Unlock()
 				return
 			}
@@ -173,6 +159,38 @@ func (c *conn) writeLoop() {
 		batch = batch[:0]
 		b.stats.MessagesDelivered.Add(int64(delivered))
 		buf = buf[:0]
+	}
+}
+
+// ctrlTakenLocked empties c.ctrl, whose bytes the caller copied to write
+// them, and tells a reader waiting in backpressure. Called with sess.mu held.
+func (c *conn) ctrlTakenLocked() {
+	c.ctrl = c.ctrl[:0]
+	if cap(c.ctrl) > 64<<10 {
+		c.ctrl = nil // a burst is over: do not keep its buffer
+	}
+	select {
+	case c.ctrlTaken <- struct{}{}:
+	default:
+	}
+}
+
+// write writes buf under the write timeout.
+func (c *conn) write(buf []byte) error {
+	_ = c.nc.SetWriteDeadline(time.Now().Add(c.b.limits.WriteTimeout))
+	n, err := c.nc.Write(buf)
+	c.b.stats.BytesSent.Add(int64(n))
+	return err
+}
+
+// writeFailedLocked marks a connection that could not be written (and
+// was closed) dead: nothing more will be written, and a reader waiting in
+// backpressure stops waiting. Called with sess.mu held.
+func (c *conn) writeFailedLocked() {
+	c.dead = true
+	select {
+	case c.ctrlTaken <- struct{}{}:
+	default:
 	}
 }
 
