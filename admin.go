@@ -145,6 +145,12 @@ func (b *Broker) RemoveSession(clientID string) error {
 	return nil
 }
 
+// ID returns the identifier this broker instance records in the client
+// claims of a shared store (storage.Claimer): random, new at each New. A
+// cluster compares it with a claim's owner to tell which clients were
+// connected to a broker that died.
+func (b *Broker) ID() string { return b.id }
+
 // Retained returns the retained messages whose topics match filter, in no
 // particular order, without asking the Authorizer.
 func (b *Broker) Retained(filter string) ([]*Message, error) {

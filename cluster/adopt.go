@@ -146,9 +146,11 @@ func (n *Node) rehold(ctx context.Context) {
 	}
 }
 
-// memberLeft adopts the sessions of a member that left, when this node
-// has the smallest id among the live members.
-func (n *Node) memberLeft(id string) {
+// memberLeft adopts the sessions of a member that left, and publishes the
+// wills of its clients, when this node has the smallest id among the live
+// members.
+func (n *Node) memberLeft(m Member) {
+	id := m.ID
 	if !n.running.Load() || n.store == nil {
 		return
 	}
@@ -163,12 +165,13 @@ func (n *Node) memberLeft(id string) {
 		if n.peer(id) != nil {
 			return
 		}
-		for _, m := range n.Members() {
-			if m.ID < n.cfg.NodeID {
+		for _, o := range n.Members() {
+			if o.ID < n.cfg.NodeID {
 				return
 			}
 		}
 		n.adoptFrom(id)
+		n.publishWills(m)
 	})
 }
 

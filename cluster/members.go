@@ -19,6 +19,9 @@ type Member struct {
 	Addr    string    `json:"addr"` // link address
 	Version string    `json:"version"`
 	Started time.Time `json:"started"`
+	// Broker is the member's broker.Broker.ID: the owner its client
+	// claims name in the shared store (wills.go).
+	Broker string `json:"broker,omitempty"`
 }
 
 // register grants the node's lease and puts its member key under it, then
@@ -63,7 +66,7 @@ func (n *Node) grantAndPut(ctx context.Context) error {
 	if v == "" {
 		v = broker.Version
 	}
-	val, _ := json.Marshal(Member{ID: n.cfg.NodeID, Addr: n.addr, Version: v, Started: n.started})
+	val, _ := json.Marshal(Member{ID: n.cfg.NodeID, Addr: n.addr, Version: v, Started: n.started, Broker: n.b.ID()})
 	// The member key must be ours alone: refuse to join when a live node
 	// already registered the same id.
 	k := n.key("nodes/", n.cfg.NodeID)
@@ -272,7 +275,7 @@ func (n *Node) removePeer(id string) {
 	if p != nil {
 		p.stop(errPeerGone)
 		n.log.Info("cluster member left", "peer", id)
-		n.memberLeft(id)
+		n.memberLeft(p.m)
 	}
 }
 

@@ -1,0 +1,144 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/ternmq/broker"
+	"github.com/ternmq/broker/packets"
+	"github.com/ternmq/broker/storage"
+)
+
+// Wills of a dead member's clients. The broker stores the will of every
+// connected client (storage/etcd wills/<client>) and publishes the stored
+// wills only when it starts again on the store. When a member dies, the
+// node that adopts its sessions publishes the wills of the clients whose
+// claim (owners/<client>) still names the dead member's broker, once:
+// an etcd transaction deletes the will if that claim is unchanged, and
+// only the node whose transaction succeeded publishes it
+// [MQTT-3.1.2-8]. A will waits for its Will Delay Interval, cut short by
+// the session's expiry [MQTT-3.1.3-9], counted from when the adopter
+// found it; a client that connected again meanwhile (its claim changed)
+// has its will kept, unpublished [MQTT-3.1.3-9]. The will is published as
+// the host (Broker.PublishMessage), so the Authorizer is not asked again:
+// it was published by a client the dead node had authenticated.
+
+// publishWills publishes the stored wills of the clients of m, a member
+// that died.
+func (n *Node) publishWills(m Member) {
+	if m.Broker == "" {
+		return // a member of a version that did not say
+	}
+	ctx, cancel := context.WithTimeout(n.ctx, n.cfg.EtcdTimeout)
+	defer cancel()
+	type found struct {
+		id string
+		w  *storage.Will
+	}
+	var all []found
+	err := n.store.Wills().Range(ctx, func(id string, w *storage.Will) bool {
+		all = append(all, found{id, w})
+		return true
+	})
+	if err != nil {
+		n.log.Warn("listing wills of a member that left", "member", m.ID, "err", err)
+		return
+	}
+	for _, f := range all {
+		resp, err := n.cli.Get(ctx, n.ownerKey(f.id))
+		if err != nil {
+			n.log.Warn("reading a client claim", "client", f.id, "err", err)
+			continue
+		}
+		if len(resp.Kvs) == 0 || string(resp.Kvs[0].Value) != m.Broker {
+			continue // a client of another member, or connected again
+		}
+		delay := time.Duration(f.w.Delay) * time.Second
+		if delay > 0 {
+			st, err := n.store.Sessions().Get(ctx, f.id)
+			switch {
+			case errors.Is(err, storage.ErrNotFound):
+				delay = 0 // the session ended with the connection
+			case err == nil && st.ExpiryInterval != 0xFFFFFFFF:
+				delay = min(delay, time.Duration(st.ExpiryInterval)*time.Second)
+			}
+		}
+		if delay == 0 {
+			n.publishWill(f.id, m.Broker, f.w)
+			continue
+		}
+		n.wg.Go(func() {
+			t := time.NewTimer(delay)
+			defer t.Stop()
+			select {
+			case <-n.ctx.Done():
+			case <-t.C:
+				n.publishWill(f.id, m.Broker, f.w)
+			}
+		})
+	}
+}
+
+// publishWill takes clientID's will from the store, if its claim still
+// names owner, and publishes it.
+func (n *Node) publishWill(clientID, owner string, w *storage.Will) {
+	ctx, cancel := context.WithTimeout(n.ctx, n.cfg.EtcdTimeout)
+	defer cancel()
+	wk := n.cfg.StoragePrefix + "wills/" + url.PathEscape(clientID)
+	resp, err := n.cli.Txn(ctx).
+		If(clientv3.Compare(clientv3.Value(n.ownerKey(clientID)), "=", owner), clientv3.Compare(clientv3.CreateRevision(wk), ">", 0)).
+		Then(clientv3.OpDelete(wk)).
+		Commit()
+	n.stats.etcdWrites.Add(1)
+	if err != nil {
+		n.log.Warn("taking a will", "client", clientID, "err", err)
+		return
+	}
+	if !resp.Succeeded {
+		return // connected again, or already published
+	}
+	m, err := willMessage(w)
+	if err != nil {
+		n.log.Warn("a stored will cannot be read", "client", clientID, "err", err)
+		return
+	}
+	if _, err := n.b.PublishMessage(n.ctx, m); err != nil {
+		n.log.Warn("publishing the will of a member's client", "client", clientID, "err", err)
+		return
+	}
+	n.log.Info("published the will of a client of a member that left", "client", clientID, "topic", m.Topic)
+}
+
+func (n *Node) ownerKey(clientID string) string {
+	return n.cfg.StoragePrefix + "owners/" + url.PathEscape(clientID)
+}
+
+// willMessage is a stored will as a message to publish: its Message Expiry
+// Interval counts from now, its publication.
+func willMessage(w *storage.Will) (*broker.Message, error) {
+	m := &broker.Message{Topic: w.Topic, Payload: w.Payload, QoS: w.QoS, Retain: w.Retain}
+	if len(w.Properties) == 0 {
+		return m, nil
+	}
+	var p packets.Properties
+	if _, err := p.Decode(w.Properties, packets.PUBLISH); err != nil {
+		return nil, err
+	}
+	m.PayloadUTF8 = p.Present.Has(packets.PropPayloadFormat) && p.PayloadFormat == 1
+	if p.Present.Has(packets.PropMessageExpiry) {
+		m.Expiry = time.Duration(p.MessageExpiry) * time.Second
+	}
+	m.ContentType = string(p.ContentType)
+	m.ResponseTopic = string(p.ResponseTopic)
+	if p.Present.Has(packets.PropCorrelationData) {
+		m.CorrelationData = append([]byte{}, p.CorrelationData...)
+	}
+	for _, u := range p.User {
+		m.UserProperties = append(m.UserProperties, broker.UserProperty{Key: string(u.Key), Value: string(u.Value)})
+	}
+	return m, nil
+}

@@ -1,0 +1,78 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/eclipse/paho.golang/paho"
+
+	"github.com/ternmq/broker/storage"
+)
+
+func TestWillsOfDeadNodeClients(t *testing.T) {
+	// The clients of a crashed node lose their connections without
+	// DISCONNECT: their wills are published once, cluster-wide, by the
+	// node that adopts the dead node's sessions, after their Will Delay
+	// Interval [MQTT-3.1.2-8, MQTT-3.1.3-9]; a client that connected again
+	// elsewhere meanwhile keeps its delayed will unpublished.
+	tc := newClusterTTL(t, 3, 2*time.Second)
+	w, _ := dial(t, tc.nodes[1].addr, "watcher", nil)
+	w.subscribe("wills/#", 1)
+	will := func(id string, delay uint32) *paho.Connect {
+		cp := &paho.Connect{CleanStart: true, WillMessage: &paho.WillMessage{Topic: "wills/" + id, QoS: 1, Payload: []byte(id)}}
+		if delay > 0 {
+			cp.WillProperties = &paho.WillProperties{WillDelayInterval: paho.Uint32(delay)}
+			cp.Properties = &paho.ConnectProperties{SessionExpiryInterval: paho.Uint32(300)}
+		}
+		return cp
+	}
+	dial(t, tc.nodes[2].addr, "doomed", will("doomed", 0))
+	dial(t, tc.nodes[2].addr, "delayed", will("delayed", 1))
+	dial(t, tc.nodes[2].addr, "back", will("back", 60))
+	n0 := tc.nodes[0].n
+	checkFor(t, 5*time.Second, func() error { // the claims follow CONNACK
+		for _, id := range []string{"doomed", "delayed", "back"} {
+			if resp, err := n0.cli.Get(context.Background(), n0.ownerKey(id)); err != nil || len(resp.Kvs) == 0 {
+				return fmt.Errorf("no claim of %s yet (%v)", id, err)
+			}
+		}
+		return nil
+	})
+	tc.nodes[2].crashKeepingWills()
+	// "back" returns on node 1 before node 2's lease expires.
+	dial(t, tc.nodes[1].addr, "back", persistent())
+
+	w.waitFor(2)
+	pub, _ := dial(t, tc.nodes[0].addr, "pub", nil)
+	pub.publish("wills/end", "end", 1, false)
+	got := map[string]int{}
+	for _, m := range w.until("wills/end", "end") {
+		got[string(m.Payload)]++
+	}
+	if got["doomed"] != 1 || got["delayed"] != 1 || len(got) != 2 {
+		t.Fatalf("wills published: %v, want doomed and delayed once each", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, id := range []string{"doomed", "delayed"} {
+		if _, err := tc.nodes[0].store.Wills().Get(ctx, id); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("the will of %s is still stored: %v", id, err)
+		}
+	}
+}
+
+// crashKeepingWills stops the node as a crash would for the others and
+// for the shared store: the lease is not revoked, and the broker's closing
+// finds its store gone, so the wills and claims of its clients stay in
+// etcd, as after a SIGKILL.
+func (tn *testNode) crashKeepingWills() {
+	tn.once.Do(func() {
+		tn.n.lease.Store(0)
+		_ = tn.n.Close()
+		_ = tn.store.Close()
+		_ = tn.b.Close()
+	})
+}
