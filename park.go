@@ -77,6 +77,11 @@ func (c *conn) tryPark() bool {
 	// Nothing may wait on this goroutine: replies are written (or left
 	// to the writer), the read buffer goes back to its pool.
 	c.flush()
+	s := c.sess
+	s.mu.Lock()
+	s.queue.Trim() // the arrays of a burst, kept while busy
+	s.inflight.Trim()
+	s.mu.Unlock()
 	c.r.Release()
 	if c.r.Buffered() > 0 {
 		// Part of a packet came: the reader keeps it (and the batch).

@@ -119,6 +119,14 @@ func (q *Queue) Clear() {
 	q.bytes = 0
 }
 
+// Trim gives back the array of an empty queue: an idle session holds
+// little.
+func (q *Queue) Trim() {
+	if q.Len() == 0 {
+		q.items, q.head = nil, 0
+	}
+}
+
 // Range calls fn for every queued delivery in order until fn returns false.
 func (q *Queue) Range(fn func(*Delivery) bool) {
 	for i := q.head; i < len(q.items); i++ {

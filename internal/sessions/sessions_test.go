@@ -2,6 +2,7 @@ package sessions
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
@@ -281,5 +282,41 @@ func TestInflightSteadyStream(t *testing.T) {
 	f.Range(func(d *Delivery) bool { got = append(got, d.ID); return true })
 	if fmt.Sprint(got) != fmt.Sprint(ids) || f.Len() != len(ids) {
 		t.Fatalf("in flight %v, want %v", got, ids)
+	}
+}
+
+// The identifier set agrees with a map through random takes and releases
+// across all pages, and gives pages back as they empty.
+func TestIDSetAgreesWithAMap(t *testing.T) {
+	var s idSet
+	model := map[uint16]bool{}
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range 200_000 {
+		id := uint16(r.IntN(65535) + 1)
+		if i%3 == 0 {
+			s.del(id)
+			delete(model, id)
+		} else {
+			s.add(id)
+			model[id] = true
+		}
+		if i%997 == 0 {
+			for probe := range 65536 {
+				if s.has(uint16(probe)) != model[uint16(probe)] {
+					t.Fatalf("step %d: id %d: set %v, map %v", i, probe, s.has(uint16(probe)), model[uint16(probe)])
+				}
+			}
+		}
+		if s.n != len(model) {
+			t.Fatalf("step %d: %d in the set, %d in the map", i, s.n, len(model))
+		}
+	}
+	for id := range model {
+		s.del(id)
+	}
+	for i, p := range s.pages {
+		if p != nil {
+			t.Fatalf("page %d kept after its last identifier left", i)
+		}
 	}
 }
