@@ -145,6 +145,48 @@ func (b *Broker) RemoveSession(clientID string) error {
 	return nil
 }
 
+// Sessions lists the client identifiers of the sessions the broker holds,
+// connected or not (those restored from storage at New included), sorted.
+func (b *Broker) Sessions() []string {
+	b.mu.Lock()
+	out := make([]string, 0, len(b.sessions))
+	for id := range b.sessions {
+		out = append(out, id)
+	}
+	b.mu.Unlock()
+	slices.Sort(out)
+	return out
+}
+
+// ReleaseSession drops the broker's copy of clientID's session without
+// touching storage: its subscriptions, queue, expiry and will delay timers
+// go; its stored state (and stored will) stay. It is for a store shared by
+// several brokers when another broker holds the session: a cluster node
+// that restarts restores every stored session at New, also those other
+// nodes hold. It returns ErrNoSuchClient when the broker holds no session
+// of clientID, and an error when a client is connected to it.
+func (b *Broker) ReleaseSession(clientID string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.sessions[clientID]
+	if s == nil {
+		return ErrNoSuchClient
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn != nil {
+		return errors.New("broker: ReleaseSession of a connected client")
+	}
+	if s.willTimer != nil {
+		s.willTimer.Stop()
+	}
+	s.will = nil
+	s.endLocked()
+	delete(b.sessions, clientID)
+	b.metrics.Sessions(-1)
+	return nil
+}
+
 // ID returns the identifier this broker instance records in the client
 // claims of a shared store (storage.Claimer): random, new at each New. A
 // cluster compares it with a claim's owner to tell which clients were

@@ -106,8 +106,23 @@ func (n *Node) unmarkHeld(clientID string) {
 
 // heldBy lists the clients whose sessions node held, from etcd.
 func (n *Node) heldBy(ctx context.Context, node string) ([]string, error) {
-	prefix := n.key("held/")
+	all, err := n.holders(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var out []string
+	for id, holder := range all {
+		if holder == node {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// holders reads held/: the node holding each recorded session, by client.
+func (n *Node) holders(ctx context.Context) (map[string]string, error) {
+	prefix := n.key("held/")
+	out := make(map[string]string)
 	opts := []clientv3.OpOption{clientv3.WithRange(clientv3.GetPrefixRangeEnd(prefix)), clientv3.WithLimit(512)}
 	for from := prefix; ; {
 		resp, err := n.cli.Get(ctx, from, opts...)
@@ -115,10 +130,8 @@ func (n *Node) heldBy(ctx context.Context, node string) ([]string, error) {
 			return nil, err
 		}
 		for _, kv := range resp.Kvs {
-			if string(kv.Value) == node {
-				if id, err := url.PathUnescape(strings.TrimPrefix(string(kv.Key), prefix)); err == nil {
-					out = append(out, id)
-				}
+			if id, err := url.PathUnescape(strings.TrimPrefix(string(kv.Key), prefix)); err == nil {
+				out[id] = string(kv.Value)
 			}
 		}
 		if !resp.More || len(resp.Kvs) == 0 {
@@ -129,20 +142,32 @@ func (n *Node) heldBy(ctx context.Context, node string) ([]string, error) {
 }
 
 // rehold routes again the sessions this node held before a restart: the
-// broker restored them from storage.
+// broker restored them from storage. It restored every stored session,
+// also those another node holds: their copies here are released (they
+// would run expiry timers of their own and queue duplicates), their stored
+// state left to their holder.
 func (n *Node) rehold(ctx context.Context) {
-	ids, err := n.heldBy(ctx, n.cfg.NodeID)
+	holders, err := n.holders(ctx)
 	if err != nil {
 		n.log.Warn("listing held sessions", "err", err)
 		return
 	}
-	for _, id := range ids {
-		if _, ok := n.b.Session(id); ok {
+	released := 0
+	for _, id := range n.b.Sessions() {
+		switch holder, ok := holders[id]; {
+		case holder == n.cfg.NodeID:
 			n.rmu.Lock()
 			n.held[id] = struct{}{}
 			n.rmu.Unlock()
 			n.reconcile(id)
+		case ok:
+			if n.b.ReleaseSession(id) == nil {
+				released++
+			}
 		}
+	}
+	if released > 0 {
+		n.log.Info("released restored sessions other members hold", "sessions", released)
 	}
 }
 
