@@ -82,6 +82,7 @@ type batch struct {
 	entries     []storage.QueueAppend // scratch of flushPending
 	entryIdx    []int                 // scratch of flushPending
 	acked       []uint64              // stored deliveries acknowledged in this read batch
+	wakes       []*session            // writers to wake at the end of flushPending
 	// readAt is when the packets now buffered were read (the broker's
 	// clock, read once per read: a clock read per PUBLISH of a burst was
 	// 4% of a fan-in's CPU); zero: not read yet.

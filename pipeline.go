@@ -29,30 +29,45 @@ type pendingAck struct {
 	failed bool // a delivery of this message could not be stored
 }
 
-// deferTargets defers tg to flushPending when one of them must be stored,
-// when deliveries are already deferred, or when the message has a single
-// target: a read batch's deliveries to one subscriber (fan-in, pairs) are
-// then queued under one acquisition of its lock and wake its writer once;
-// one by one, ten publishers contended for a subscriber's lock with its
-// writer for every message. It reports whether it deferred.
+// deferTargets defers the deliveries of a PUBLISH read from c to
+// flushPending, which runs when the read batch is handled (or every
+// flushEvery packets): the durable ones are stored in one commit, and
+// every subscriber's deliveries are queued before its writer is woken,
+// once, so that it writes the batch's messages in one system call. One
+// by one, a fan-out woke each subscriber's writer for every message (a
+// write per delivery), and ten publishers of a fan-in contended for the
+// subscriber's lock with its writer for every message.
 func (c *conn) deferTargets(tg []target) bool {
-	if len(c.pending) == 0 && len(tg) != 1 {
-		any := false
-		for i := range tg {
-			if tg[i].durable() {
-				any = true
-				break
-			}
-		}
-		if !any {
-			return false
-		}
-	}
 	for _, t := range tg {
 		t.ack = len(c.pendingAcks)
 		c.pending = append(c.pending, t)
 	}
 	return true
+}
+
+// wakeLater notes that s got deliveries whose writer flushPending wakes
+// at its end. Runs of one session and the last few sessions are noted
+// once; a wider fan-out may note one twice, which costs a second look.
+func (c *conn) wakeLater(s *session) {
+	for i := len(c.wakes) - 1; i >= 0 && i >= len(c.wakes)-8; i-- {
+		if c.wakes[i] == s {
+			return
+		}
+	}
+	c.wakes = append(c.wakes, s)
+}
+
+// wakeAll wakes the writers wakeLater noted.
+func (c *conn) wakeAll() {
+	for _, s := range c.wakes {
+		s.mu.Lock()
+		if sc := s.conn; sc != nil && s.queue.Len() > 0 {
+			sc.kickLocked()
+		}
+		s.mu.Unlock()
+	}
+	clear(c.wakes)
+	c.wakes = c.wakes[:0]
 }
 
 // flushPending stores, queues and acknowledges what deferTargets collected.
@@ -103,23 +118,25 @@ func (c *conn) flushPending() error {
 			}
 			continue
 		}
-		if s, ok := p.to.(*session); ok && i >= single {
+		if s, ok := p.to.(*session); ok && i >= single && !p.unstored() {
 			// A run of deliveries to one session, none left to store,
-			// is queued at once; what it did not take (a drop, a full
-			// queue) goes the way of single deliveries.
-			j := i
+			// is queued at once, its writer woken at the end; what it
+			// did not take (a drop, a full queue) goes the way of single
+			// deliveries.
+			j := i + 1
 			for j < len(c.pending) && c.pending[j].to == p.to && !c.pending[j].unstored() {
 				j++
 			}
-			if j-i > 1 {
-				k := s.deliverRun(c.pending[i:j])
-				if i += k; i == j {
-					i--
-					continue
-				}
-				single = j
-				p = &c.pending[i]
+			k := s.deliverRun(c.pending[i:j])
+			if k > 0 {
+				c.wakeLater(s)
 			}
+			if i += k; i == j {
+				i--
+				continue
+			}
+			single = j
+			p = &c.pending[i]
 		}
 		// deliver stores what no batch did (no QueueBatcher); an error
 		// there means it is not safe.
@@ -127,6 +144,7 @@ func (c *conn) flushPending() error {
 			c.pendingAcks[p.ack].failed = true
 		}
 	}
+	c.wakeAll()
 	clear(c.pending)
 	c.pending = c.pending[:0]
 	var err error

@@ -112,14 +112,15 @@ func (s *session) deliver(d sessions.Delivery) error {
 }
 
 // deliverRun queues the deliveries of ts (all to s, none left to store)
-// under one acquisition of s.mu, waking the writer once. It stops at the
+// under one acquisition of s.mu; the caller wakes the writer (wakeLater).
+// It stops at the
 // first one that needs more than a push (the session is offline or ended,
 // sheds load, or its queue is full) and returns how many it queued: the
 // caller delivers the rest one by one, which drops and counts them.
 func (s *session) deliverRun(ts []target) int {
 	n := 0
 	s.mu.Lock()
-	if c := s.conn; c != nil && !s.ended {
+	if s.conn != nil && !s.ended {
 		shedding := s.b.overBudget.Load()
 		for n < len(ts) {
 			d := &ts[n].d
@@ -130,9 +131,6 @@ func (s *session) deliverRun(ts []target) int {
 				break
 			}
 			n++
-		}
-		if n > 0 {
-			c.kickLocked()
 		}
 	}
 	s.mu.Unlock()
