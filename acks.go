@@ -65,7 +65,7 @@ func (c *conn) handleAck(fh packets.FixedHeader, body []byte) error {
 		if c.ctrl, err = reply.Append(c.ctrl, c.version); err != nil {
 			c.b.log.Error("encoding ack", "err", err)
 		} else {
-			c.b.metrics.PacketSent(c.listener, reply.Kind, len(c.ctrl)-n)
+			c.b.metrics.PacketSent(c.info.Listener, reply.Kind, len(c.ctrl)-n)
 		}
 	}
 	s.mu.Unlock()

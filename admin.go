@@ -52,7 +52,7 @@ func (b *Broker) Clients() []ClientStatus {
 		}
 		s.mu.Lock()
 		if s.conn == c {
-			out = append(out, ClientStatus{ClientInfo: c.info, ConnectedAt: c.connectedAt, Inflight: s.inflight.Len(), Queued: s.queue.Len()})
+			out = append(out, ClientStatus{ClientInfo: c.info, ConnectedAt: time.Unix(0, c.connectedAt), Inflight: s.inflight.Len(), Queued: s.queue.Len()})
 		}
 		s.mu.Unlock()
 	}
@@ -74,7 +74,7 @@ func (b *Broker) Session(clientID string) (st SessionStatus, ok bool) {
 	st = SessionStatus{ClientID: clientID, ExpiryInterval: s.expiry, Inflight: s.inflight.Len(), Queued: s.queue.Len()}
 	if c := s.conn; c != nil {
 		st.Connected = true
-		st.Client = &ClientStatus{ClientInfo: c.info, ConnectedAt: c.connectedAt, Inflight: st.Inflight, Queued: st.Queued}
+		st.Client = &ClientStatus{ClientInfo: c.info, ConnectedAt: time.Unix(0, c.connectedAt), Inflight: st.Inflight, Queued: st.Queued}
 	}
 	for f, so := range s.subs {
 		st.Subscriptions = append(st.Subscriptions, Subscription{Filter: f, QoS: so.qos, NoLocal: so.noLocal, RetainAsPublished: so.rap, RetainHandling: so.rh, Identifier: so.id})

@@ -21,24 +21,22 @@ var errClientDisconnect = errors.New("client sent DISCONNECT")
 // ServeConn) reads and handles packets; a writer goroutine runs only while
 // there is something to send (see writer.go).
 type conn struct {
-	b        *Broker
-	nc       net.Conn
-	listener string
-	r        *packets.Reader
-	version  packets.Version
-	info     ClientInfo
-	sess     *session
-	keep     time.Duration // 1.5 times the keep alive; 0: none
-	maxOut   int           // client's Maximum Packet Size (v5); 0: no limit
-	aliases  *topics.AliasesIn
-	pubRate  *rate // Limits.PublishRate
+	b       *Broker
+	nc      net.Conn
+	r       *packets.Reader
+	version packets.Version
+	info    ClientInfo
+	sess    *session
+	keep    time.Duration // 1.5 times the keep alive; 0: none
+	maxOut  int           // client's Maximum Packet Size (v5); 0: no limit
+	aliases *topics.AliasesIn
+	pubRate *rate // Limits.PublishRate
 	// aliasesOut: topic aliases towards a v5 client that allows them; used
 	// by the writer only (one writer at a time).
 	aliasesOut *topics.AliasesOut
 	// Enhanced authentication (reader goroutine only).
-	authMethod string
-	reauth     AuthExchange
-	done       sync.WaitGroup // done when the connection is fully torn down
+	auth *enhancedAuth  // nil without MQTT 5 enhanced authentication
+	done sync.WaitGroup // done when the connection is fully torn down
 
 	// Guarded by sess.mu.
 	ctrl    []byte // encoded control packets waiting for the writer
@@ -50,10 +48,9 @@ type conn struct {
 	expiry0     bool          // CONNECT had session expiry 0 [MQTT-3.14.2-2]
 	willOnClose bool          // publish the will on teardown
 	hadWill     bool          // CONNECT carried a will (stored until the connection ends)
-	connectedAt time.Time     // when CONNACK 0 was queued
+	connectedAt int64         // when CONNACK 0 was queued, Unix ns
 	samples     uint32        // PUBLISHes read, to sample timings
 	slot        bool          // holds a Limits.MaxConnections slot (reader goroutine only)
-	unflushed   int           // packets read since replies were last flushed
 	ctrlTaken   chan struct{} // signalled when the writer takes ctrl; made by backpressure, under sess.mu
 	closeOnce   sync.Once
 	movedAway   atomic.Bool // another broker took the client: leave storage alone
@@ -65,13 +62,21 @@ type conn struct {
 	parkable     bool         // a plain socket the poller can wait on
 	registered   bool         // its socket is in the poller's epoll set (owner only)
 	fd           int32        // that socket (owner only)
-	deadline     time.Time    // the keep alive's read deadline (owner only)
+	deadline     int64        // the keep alive's read deadline, Unix ns; 0: none (owner only)
 	fresh        bool         // CONNECT handled, nothing read since (owner only)
 	state        atomic.Int32 // connRunning, connParking or connParked
 	active       atomic.Bool  // read a packet since the last sweep
 	parkReq      atomic.Bool  // kicked by a sweep: park if idle
 	keepExpired  atomic.Bool  // the keep alive ran out while parked
 	parkDeadline atomic.Int64 // the keep alive's deadline while parked (Unix ns); 0: none
+}
+
+// enhancedAuth is a connection's MQTT 5 enhanced authentication (reader
+// goroutine only): the method of CONNECT and a re-authentication in
+// progress.
+type enhancedAuth struct {
+	method string
+	reauth AuthExchange
 }
 
 // batch is what the reader gathers while it reads a burst of packets; a
@@ -83,10 +88,20 @@ type batch struct {
 	entryIdx    []int                 // scratch of flushPending
 	acked       []uint64              // stored deliveries acknowledged in this read batch
 	wakes       []*session            // writers to wake at the end of flushPending
+	unflushed   int                   // packets read since replies were last flushed
 	// readAt is when the packets now buffered were read (the broker's
 	// clock, read once per read: a clock read per PUBLISH of a burst was
 	// 4% of a fan-in's CPU); zero: not read yet.
 	readAt time.Time
+}
+
+// readDeadline is the keep alive's read deadline; the zero time without
+// keep alive.
+func (c *conn) readDeadline() time.Time {
+	if c.deadline == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, c.deadline)
 }
 
 // receivedAt is when the packet being handled was received: the broker's
@@ -106,7 +121,7 @@ func newConn(b *Broker, listener string, nc net.Conn) *conn {
 	c := &conn{
 		b:           b,
 		nc:          nc,
-		listener:    listener,
+		info:        ClientInfo{Listener: listener},
 		r:           packets.NewReader(nc, b.limits.MaxPacketSize),
 		willOnClose: true,
 		parkable:    b.parkAfter > 0 && parkable(nc),
@@ -136,7 +151,7 @@ func (c *conn) serve() {
 		return
 	}
 	b.stats.BytesReceived.Add(int64(fh.Remaining + 2))
-	b.metrics.PacketReceived(c.listener, packets.CONNECT, fh.Remaining+2)
+	b.metrics.PacketReceived(c.info.Listener, packets.CONNECT, fh.Remaining+2)
 	b.connected(c) // it sent CONNECT: no longer pending
 	if !c.connect(fh, body) {
 		c.releaseSlot()
@@ -192,8 +207,9 @@ func (c *conn) readLoop() error {
 			// restarts after the last whole packet: not once per packet of
 			// a burst already buffered (a clock read and a timer update
 			// each, 5% of the broker's CPU in a fan-in).
-			c.deadline = time.Now().Add(c.keep)
-			_ = c.nc.SetReadDeadline(c.deadline)
+			d := time.Now().Add(c.keep)
+			c.deadline = d.UnixNano()
+			_ = c.nc.SetReadDeadline(d)
 		}
 		kicked = false
 		if c.fresh {
@@ -215,12 +231,12 @@ func (c *conn) readLoop() error {
 		if err != nil {
 			_ = c.flushPending() // what was read completely is still routed
 			c.flushAcked()
-			if c.parkReq.Swap(false) && isTimeout(err) && (c.keep == 0 || time.Now().Before(c.deadline)) {
+			if c.parkReq.Swap(false) && isTimeout(err) && (c.keep == 0 || time.Now().UnixNano() < c.deadline) {
 				// A sweep's kick, not the keep alive: park if idle (park.go).
 				if c.tryPark() {
 					return errParked
 				}
-				_ = c.nc.SetReadDeadline(c.deadline) // the zero time without keep alive
+				_ = c.nc.SetReadDeadline(c.readDeadline())
 				kicked = true
 				continue
 			}
@@ -236,7 +252,7 @@ func (c *conn) readLoop() error {
 		}
 		c.markActive()
 		b.stats.BytesReceived.Add(int64(fh.Remaining + 2))
-		b.metrics.PacketReceived(c.listener, fh.Type, fh.Remaining+2)
+		b.metrics.PacketReceived(c.info.Listener, fh.Type, fh.Remaining+2)
 		if err := c.handle(fh, body); err != nil {
 			// Messages already read are routed before the connection ends.
 			ferr := c.flushPending()
@@ -396,7 +412,7 @@ func (c *conn) sent(t packets.Type, n int, err error) {
 		c.b.log.Error("encoding control packet", "client", c.info.ID, "type", t.String(), "err", err)
 		return
 	}
-	c.b.metrics.PacketSent(c.listener, t, len(c.ctrl)-n)
+	c.b.metrics.PacketSent(c.info.Listener, t, len(c.ctrl)-n)
 }
 
 // flush sends what the reader left for its client. Replies alone (the
@@ -447,7 +463,7 @@ func (c *conn) fail(err error, during string) {
 	}
 	if isProto {
 		c.b.stats.ProtocolViolations.Add(1)
-		c.b.metrics.ProtocolError(c.listener, packets.CodeOf(err))
+		c.b.metrics.ProtocolError(c.info.Listener, packets.CodeOf(err))
 		if c.sess != nil {
 			c.disconnect(packets.CodeOf(err))
 		}
@@ -611,7 +627,7 @@ func (c *conn) teardown(cause error) {
 	}
 	b.stats.Connected.Add(-1)
 	c.releaseSlot()
-	b.metrics.ClientDisconnected(c.listener, time.Since(c.connectedAt))
+	b.metrics.ClientDisconnected(c.info.Listener, time.Since(time.Unix(0, c.connectedAt)))
 	for _, h := range b.hooks.disconnect {
 		h.OnDisconnect(&c.info, cause)
 	}

@@ -16,7 +16,7 @@ func (c *conn) connect(fh packets.FixedHeader, body []byte) bool {
 	var pk packets.Connect
 	if err := pk.Decode(fh.Flags, body, 0); err != nil {
 		c.b.stats.ProtocolViolations.Add(1)
-		c.b.metrics.ProtocolError(c.listener, packets.CodeOf(err))
+		c.b.metrics.ProtocolError(c.info.Listener, packets.CodeOf(err))
 		c.b.log.Debug("bad CONNECT", "remote", remoteString(c.nc), "err", err)
 		code := packets.CodeOf(err)
 		switch {
@@ -33,7 +33,7 @@ func (c *conn) connect(fh packets.FixedHeader, body []byte) bool {
 	c.info = ClientInfo{
 		ID:         string(pk.ClientID),
 		Username:   string(pk.Username),
-		Listener:   c.listener,
+		Listener:   c.info.Listener, // set by newConn
 		Remote:     c.nc.RemoteAddr(),
 		Version:    pk.Version,
 		CleanStart: pk.CleanStart,
@@ -161,8 +161,8 @@ func (c *conn) connect(fh packets.FixedHeader, body []byte) bool {
 		p.TopicAliasMaximum = b.limits.TopicAliasMaximum
 		p.Present.Add(packets.PropTopicAliasMaximum)
 		b.advertise(p)
-		if c.authMethod != "" {
-			p.AuthMethod = []byte(c.authMethod)
+		if c.auth != nil {
+			p.AuthMethod = []byte(c.auth.method)
 			p.Present.Add(packets.PropAuthMethod)
 			if len(authReply) > 0 {
 				p.AuthData = authReply
@@ -185,7 +185,7 @@ func (c *conn) connect(fh packets.FixedHeader, body []byte) bool {
 			return false
 		}
 	}
-	c.connectedAt = time.Now() // before attach makes c visible (admin API)
+	c.connectedAt = time.Now().UnixNano() // before attach makes c visible (admin API)
 	_, present, err := b.attach(c, pk.CleanStart, expiry, window, w, &ack)
 	if err != nil {
 		c.refuse(c.version, packets.ServerUnavailable)
@@ -202,7 +202,7 @@ func (c *conn) connect(fh packets.FixedHeader, body []byte) bool {
 	n := b.stats.Connected.Add(1)
 	for m := b.stats.MaxConnected.Load(); n > m && !b.stats.MaxConnected.CompareAndSwap(m, n); m = b.stats.MaxConnected.Load() {
 	}
-	b.metrics.ClientConnected(c.listener)
+	b.metrics.ClientConnected(c.info.Listener)
 	return true
 }
 
@@ -304,7 +304,7 @@ func (c *conn) refuse(v packets.Version, code packets.ReasonCode) {
 	n, err := c.nc.Write(buf)
 	c.b.stats.BytesSent.Add(int64(n))
 	if err == nil {
-		c.b.metrics.PacketSent(c.listener, packets.CONNACK, n)
+		c.b.metrics.PacketSent(c.info.Listener, packets.CONNACK, n)
 	}
 	c.b.log.Debug("connection refused", "client", c.info.ID, "remote", remoteString(c.nc), "code", code.Error())
 	c.b.refused(c, code)
@@ -336,7 +336,7 @@ func (c *conn) redirect(code packets.ReasonCode, ref string) {
 		n, err := c.nc.Write(buf)
 		c.b.stats.BytesSent.Add(int64(n))
 		if err == nil {
-			c.b.metrics.PacketSent(c.listener, packets.CONNACK, n)
+			c.b.metrics.PacketSent(c.info.Listener, packets.CONNACK, n)
 		}
 	}
 	c.b.refused(c, code)
@@ -403,7 +403,7 @@ func (c *conn) enhancedAuth(pk *packets.Connect) ([]byte, packets.ReasonCode) {
 	if err != nil {
 		return nil, codeOr(err, packets.BadAuthenticationMethod)
 	}
-	c.authMethod = cr.AuthMethod
+	c.auth = &enhancedAuth{method: cr.AuthMethod}
 	data := cr.AuthData
 	for {
 		reply, done, err := ex.Next(ctx, data)
@@ -431,7 +431,7 @@ func (c *conn) enhancedAuth(pk *packets.Connect) ([]byte, packets.ReasonCode) {
 		if err := a.Decode(fh.Flags, body, packets.V5); err != nil {
 			return nil, packets.CodeOf(err)
 		}
-		if a.ReasonCode != packets.ContinueAuthentication || string(a.Properties.AuthMethod) != c.authMethod {
+		if a.ReasonCode != packets.ContinueAuthentication || string(a.Properties.AuthMethod) != c.auth.method {
 			return nil, packets.ProtocolError // [MQTT-4.12.0-5]
 		}
 		data = append([]byte(nil), a.Properties.AuthData...)
@@ -453,7 +453,7 @@ func (c *conn) writeAuth(code packets.ReasonCode, data []byte) error {
 
 func (c *conn) authPacket(code packets.ReasonCode, data []byte) *packets.Auth {
 	a := &packets.Auth{ReasonCode: code}
-	a.Properties.AuthMethod = []byte(c.authMethod)
+	a.Properties.AuthMethod = []byte(c.auth.method)
 	a.Properties.Present.Add(packets.PropAuthMethod)
 	if len(data) > 0 {
 		a.Properties.AuthData = data
@@ -471,7 +471,7 @@ func (c *conn) handleAuth(fh packets.FixedHeader, body []byte) error {
 	if err := p.Decode(fh.Flags, body, c.version); err != nil {
 		return err
 	}
-	if c.authMethod == "" || string(p.Properties.AuthMethod) != c.authMethod {
+	if c.auth == nil || string(p.Properties.AuthMethod) != c.auth.method {
 		// No method was negotiated at CONNECT, or another one [MQTT-4.12.1-1].
 		return &packets.Error{Packet: fh.Type, Field: "authentication method", Reason: "not the method of CONNECT", Code: packets.ProtocolError}
 	}
@@ -480,24 +480,24 @@ func (c *conn) handleAuth(fh packets.FixedHeader, body []byte) error {
 	data := append([]byte(nil), p.Properties.AuthData...)
 	switch {
 	case p.ReasonCode == packets.ReAuthenticate:
-		cr := Credentials{ClientInfo: c.info, AuthMethod: c.authMethod, AuthData: data}
+		cr := Credentials{ClientInfo: c.info, AuthMethod: c.auth.method, AuthData: data}
 		ex, err := c.b.authn.(Challenger).BeginAuth(ctx, &cr)
 		if err != nil {
 			return &packets.Error{Packet: fh.Type, Field: "re-authentication", Reason: err.Error(), Code: codeOr(err, packets.NotAuthorized)}
 		}
-		c.reauth = ex
-	case p.ReasonCode == packets.ContinueAuthentication && c.reauth != nil:
+		c.auth.reauth = ex
+	case p.ReasonCode == packets.ContinueAuthentication && c.auth.reauth != nil:
 	default:
 		return &packets.Error{Packet: fh.Type, Field: "reason code", Reason: "unexpected in this state", Code: packets.ProtocolError}
 	}
-	reply, done, err := c.reauth.Next(ctx, data)
+	reply, done, err := c.auth.reauth.Next(ctx, data)
 	if err != nil {
-		c.reauth = nil
+		c.auth.reauth = nil
 		return &packets.Error{Packet: fh.Type, Field: "re-authentication", Reason: err.Error(), Code: codeOr(err, packets.NotAuthorized)}
 	}
 	code := packets.ContinueAuthentication
 	if done {
-		c.reauth = nil
+		c.auth.reauth = nil
 		code = packets.Success
 	}
 	c.send(c.authPacket(code, reply))
@@ -519,7 +519,7 @@ func (c *conn) writeConnack(ack *packets.Connack) {
 	c.connackMu.Unlock()
 	c.b.stats.BytesSent.Add(int64(n))
 	if werr == nil {
-		c.b.metrics.PacketSent(c.listener, packets.CONNACK, n)
+		c.b.metrics.PacketSent(c.info.Listener, packets.CONNACK, n)
 	}
 	s := c.sess
 	s.mu.Lock()

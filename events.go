@@ -10,13 +10,13 @@ import (
 
 // refused counts a refused connection and tells the hooks.
 func (b *Broker) refused(c *conn, code packets.ReasonCode) {
-	b.metrics.ConnectRefused(c.listener, code)
+	b.metrics.ConnectRefused(c.info.Listener, code)
 	if len(b.hooks.refused) == 0 {
 		return
 	}
 	info := c.info
 	if info.Listener == "" {
-		info.Listener, info.Remote = c.listener, c.nc.RemoteAddr()
+		info.Listener, info.Remote = c.info.Listener, c.nc.RemoteAddr()
 	}
 	for _, h := range b.hooks.refused {
 		h.OnConnectRefused(&info, code)

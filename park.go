@@ -89,7 +89,7 @@ func (c *conn) tryPark() bool {
 		c.r, c.batch = nil, nil // made again when the connection wakes
 	}
 	if c.keep > 0 {
-		c.parkDeadline.Store(c.deadline.UnixNano())
+		c.parkDeadline.Store(c.deadline)
 		// The sweep keeps time while parked: no runtime timer per socket.
 		_ = c.nc.SetReadDeadline(time.Time{})
 	} else {

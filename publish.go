@@ -117,7 +117,7 @@ func (c *conn) handlePublish(fh packets.FixedHeader, body []byte) error {
 	if err != nil {
 		return c.ackPublish(&pk, codeOr(err, packets.NotAuthorized))
 	}
-	b.metrics.MessagePublished(c.listener, m.QoS)
+	b.metrics.MessagePublished(c.info.Listener, m.QoS)
 	if m.Retain {
 		if err := b.retain(m); err != nil {
 			return c.ackPublish(&pk, packets.UnspecifiedError)

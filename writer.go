@@ -133,7 +133,7 @@ func (c *conn) writeLoop() {
 			}
 			if !batch[i].Release {
 				delivered++
-				b.metrics.PacketSent(c.listener, packets.PUBLISH, len(buf)-before)
+				b.metrics.PacketSent(c.info.Listener, packets.PUBLISH, len(buf)-before)
 				if batch[i].Dup {
 					b.metrics.MessageRetried(batch[i].QoS)
 				}
