@@ -210,6 +210,8 @@ type features struct {
 	serverRef    string // Server Reference for redirection; "" none
 	moved        bool   // the redirection is permanent (0x9D) rather than temporary (0x9C)
 	sysInterval  time.Duration
+
+	keepStoredWills bool // WithoutWillRestore: New leaves stored wills to the host
 }
 
 // WithMaximumQoS caps the QoS clients may publish with (0 or 1; 2 is the
@@ -247,6 +249,16 @@ func WithResponseInformation(prefix string) Option {
 // WithSysInterval publishes the $SYS topics every d (default 10 s; a
 // negative d turns them off).
 func WithSysInterval(d time.Duration) Option { return func(b *Broker) { b.feat.sysInterval = d } }
+
+// WithoutWillRestore makes New leave the wills it finds in storage alone:
+// neither published nor deleted. By default New publishes them, as wills
+// of clients that were connected when the broker stopped without tearing
+// them down [MQTT-3.1.2-8]. On a store shared by several brokers (the
+// cluster package) a stored will may be that of a client connected to
+// another broker, alive: the host then publishes only those of its own
+// previous instance's clients (whose claim names it; see Broker.ID). Wills
+// of clients connected to this broker are stored and published as usual.
+func WithoutWillRestore() Option { return func(b *Broker) { b.feat.keepStoredWills = true } }
 
 // WithRedirect refuses every connection and sends MQTT 5 clients to another
 // server: CONNACK 0x9C Use another server (0x9D Server moved when permanent)

@@ -205,6 +205,9 @@ func (b *Broker) restore(ctx context.Context) error {
 	if ferr != nil {
 		return ferr
 	}
+	if b.feat.keepStoredWills {
+		return nil // the host's (WithoutWillRestore)
+	}
 	return b.restoreWills(ctx)
 }
 

@@ -4,7 +4,7 @@
 // connect to any node and resume its session there.
 //
 //	node, err := cluster.New(cluster.Config{NodeID: "a", LinkAddress: ":7946", Endpoints: eps})
-//	b, err := broker.New(broker.WithStorage(etcdStore), broker.WithHooks(node))
+//	b, err := broker.New(broker.WithStorage(etcdStore), broker.WithHooks(node), broker.WithoutWillRestore())
 //	err = node.Start(ctx, b) // before b.Start
 //	err = b.Start(ctx)
 //	defer b.Shutdown(ctx)    // leaves the cluster (LifecycleHook)
@@ -19,9 +19,10 @@
 //
 // etcd coordinates and is never on the per-message path. Under Prefix:
 //
-//	nodes/<id>             a member: {id, addr, version, started}, under the node's lease
+//	nodes/<id>             a member: {id, addr, version, started, broker}, under the node's lease
 //	routes/<id>/<filter>   node <id> has subscribers for <filter>, under its lease
 //	held/<client>          the node holding the client's persistent session (no lease)
+//	brokers/<id>           the broker instance node <id> registered last (no lease)
 //
 // and the node watches storage/etcd's client claims (owners/<client>
 // under StoragePrefix). A route is written when a node gets its first

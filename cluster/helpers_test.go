@@ -102,7 +102,7 @@ func (tc *testCluster) start(id string) *testNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := broker.New(broker.WithListener(l), broker.WithStorage(store), broker.WithHooks(n), broker.WithLogger(log), broker.WithSysInterval(0))
+	b, err := broker.New(broker.WithListener(l), broker.WithStorage(store), broker.WithHooks(n), broker.WithoutWillRestore(), broker.WithLogger(log), broker.WithSysInterval(0))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,6 +50,26 @@ func (n *Node) register(ctx context.Context) error {
 	return nil
 }
 
+// brokerKey records, without a lease, the broker instance this node
+// registered last: after a crash, the next instance publishes the wills
+// of that one's clients (wills.go).
+func (n *Node) brokerKey() string { return n.key("brokers/", n.cfg.NodeID) }
+
+// previousBroker returns the broker instance this node registered last
+// ("" the first time).
+func (n *Node) previousBroker(ctx context.Context) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.EtcdTimeout)
+	defer cancel()
+	resp, err := n.cli.Get(ctx, n.brokerKey())
+	if err != nil {
+		return "", fmt.Errorf("cluster: reading the previous broker instance: %w", err)
+	}
+	if len(resp.Kvs) == 0 {
+		return "", nil
+	}
+	return string(resp.Kvs[0].Value), nil
+}
+
 // errIDTaken: another live member registered the same node id.
 var errIDTaken = errors.New("cluster: node id is already a live member")
 
@@ -72,7 +92,7 @@ func (n *Node) grantAndPut(ctx context.Context) error {
 	k := n.key("nodes/", n.cfg.NodeID)
 	resp, err := n.cli.Txn(ctx).
 		If(clientv3.Compare(clientv3.CreateRevision(k), "=", 0)).
-		Then(clientv3.OpPut(k, string(val), clientv3.WithLease(l.ID))).
+		Then(clientv3.OpPut(k, string(val), clientv3.WithLease(l.ID)), clientv3.OpPut(n.brokerKey(), n.b.ID())).
 		Commit()
 	n.stats.etcdWrites.Add(1)
 	if err != nil {

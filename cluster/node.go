@@ -26,8 +26,9 @@ import (
 var ErrNotStarted = errors.New("cluster: node not started")
 
 // Node is one broker's membership of a cluster. Pass it to
-// broker.WithHooks, then call Start with the broker before the broker's
-// own Start; the broker's Shutdown (or Node.Close) leaves the cluster.
+// broker.WithHooks (with broker.WithoutWillRestore), then call Start
+// with the broker before the broker's own Start; the broker's Shutdown
+// (or Node.Close) leaves the cluster.
 type Node struct {
 	cfg    Config
 	log    *slog.Logger
@@ -113,6 +114,10 @@ func (n *Node) LinkAddr() string { return n.addr }
 // registers the node under its lease, loads members and routes and
 // watches them. Call it after broker.New and before b.Start, so that no
 // subscription is taken before the node routes. ctx bounds the start.
+// Build b WithoutWillRestore: the node publishes, after Start, the stored
+// wills of the clients of its previous broker instance only (wills.go),
+// where the broker would publish every will of the shared store, those of
+// clients connected to other nodes too.
 func (n *Node) Start(ctx context.Context, b *broker.Broker) error {
 	if b == nil {
 		return errors.New("cluster: Start needs the broker")
@@ -149,6 +154,12 @@ func (n *Node) Start(ctx context.Context, b *broker.Broker) error {
 	}
 	n.started = time.Now()
 	n.store = etcd.NewFromClient(n.cli, n.cfg.StoragePrefix)
+	prev, err := n.previousBroker(ctx) // before register overwrites it
+	if err != nil {
+		_ = ln.Close()
+		n.closeClient()
+		return err
+	}
 	if err := n.register(ctx); err != nil {
 		_ = ln.Close()
 		n.closeClient()
@@ -168,6 +179,12 @@ func (n *Node) Start(ctx context.Context, b *broker.Broker) error {
 	}
 	n.running.Store(true)
 	n.rehold(ctx)
+	if prev != "" && prev != b.ID() {
+		// The broker left the stored wills alone (WithoutWillRestore):
+		// those of the clients of this node's previous instance, if it
+		// died with them connected, are published now, once.
+		n.wg.Go(func() { n.publishWillsOf(prev) })
+	}
 	n.wg.Go(n.acceptLoop)
 	n.wg.Go(n.sweepLoop)
 	n.wg.Go(n.watchClaims)

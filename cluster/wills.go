@@ -13,19 +13,30 @@ import (
 	"github.com/ternmq/broker/storage"
 )
 
-// Wills of a dead member's clients. The broker stores the will of every
-// connected client (storage/etcd wills/<client>) and publishes the stored
-// wills only when it starts again on the store. When a member dies, the
-// node that adopts its sessions publishes the wills of the clients whose
-// claim (owners/<client>) still names the dead member's broker, once:
-// an etcd transaction deletes the will if that claim is unchanged, and
-// only the node whose transaction succeeded publishes it
-// [MQTT-3.1.2-8]. A will waits for its Will Delay Interval, cut short by
-// the session's expiry [MQTT-3.1.3-9], counted from when the adopter
-// found it; a client that connected again meanwhile (its claim changed)
-// has its will kept, unpublished [MQTT-3.1.3-9]. The will is published as
-// the host (Broker.PublishMessage), so the Authorizer is not asked again:
-// it was published by a client the dead node had authenticated.
+// Wills of a dead broker's clients. The broker stores the will of every
+// connected client (storage/etcd wills/<client>); a cluster's brokers are
+// built WithoutWillRestore, so that a restarted one does not publish at
+// New every will of the shared store, also those of clients connected to
+// the other, live, nodes. Each client's claim (owners/<client>) names the
+// broker instance it is connected to (broker.Broker.ID). The wills of the
+// clients of a broker that died are published by one node, once:
+//
+//   - a member that left: by the node that adopts its sessions (adopt.go),
+//     for the clients whose claim names the member's broker;
+//   - this node's own previous instance (a crash, then a restart): by this
+//     node at Start, for the clients whose claim names the broker it
+//     registered last (brokers/<node id>, kept without a lease).
+//
+// An etcd transaction deletes the will if the claim is unchanged, and only
+// the node whose transaction succeeded publishes it [MQTT-3.1.2-8]: when
+// both apply to the same instance (the node restarted just as its lease
+// expired), the will is still published once. A will waits for its Will
+// Delay Interval, cut short by the session's expiry [MQTT-3.1.3-9],
+// counted from when it was found; a client that connected again meanwhile
+// (its claim changed) has its will kept, unpublished [MQTT-3.1.3-9]. The
+// will is published as the host on behalf of its client
+// (Broker.PublishMessage with Message.ClientID), so the Authorizer is not
+// asked again: the client was authenticated by the broker that died.
 
 // publishWills publishes the stored wills of the clients of m, a member
 // that died.
@@ -33,6 +44,12 @@ func (n *Node) publishWills(m Member) {
 	if m.Broker == "" {
 		return // a member of a version that did not say
 	}
+	n.publishWillsOf(m.Broker)
+}
+
+// publishWillsOf publishes the stored wills of the clients whose claim
+// names owner, a broker instance that died.
+func (n *Node) publishWillsOf(owner string) {
 	ctx, cancel := context.WithTimeout(n.ctx, n.cfg.EtcdTimeout)
 	defer cancel()
 	type found struct {
@@ -45,7 +62,7 @@ func (n *Node) publishWills(m Member) {
 		return true
 	})
 	if err != nil {
-		n.log.Warn("listing wills of a member that left", "member", m.ID, "err", err)
+		n.log.Warn("listing the wills of a dead broker's clients", "broker", owner, "err", err)
 		return
 	}
 	for _, f := range all {
@@ -54,8 +71,8 @@ func (n *Node) publishWills(m Member) {
 			n.log.Warn("reading a client claim", "client", f.id, "err", err)
 			continue
 		}
-		if len(resp.Kvs) == 0 || string(resp.Kvs[0].Value) != m.Broker {
-			continue // a client of another member, or connected again
+		if len(resp.Kvs) == 0 || string(resp.Kvs[0].Value) != owner {
+			continue // a client of another broker, or connected again
 		}
 		delay := time.Duration(f.w.Delay) * time.Second
 		if delay > 0 {
@@ -68,7 +85,7 @@ func (n *Node) publishWills(m Member) {
 			}
 		}
 		if delay == 0 {
-			n.publishWill(f.id, m.Broker, f.w)
+			n.publishWill(f.id, owner, f.w)
 			continue
 		}
 		n.wg.Go(func() {
@@ -77,7 +94,7 @@ func (n *Node) publishWills(m Member) {
 			select {
 			case <-n.ctx.Done():
 			case <-t.C:
-				n.publishWill(f.id, m.Broker, f.w)
+				n.publishWill(f.id, owner, f.w)
 			}
 		})
 	}
@@ -107,10 +124,10 @@ func (n *Node) publishWill(clientID, owner string, w *storage.Will) {
 		return
 	}
 	if _, err := n.b.PublishMessage(n.ctx, m); err != nil {
-		n.log.Warn("publishing the will of a member's client", "client", clientID, "err", err)
+		n.log.Warn("publishing the will of a dead broker's client", "client", clientID, "err", err)
 		return
 	}
-	n.log.Info("published the will of a client of a member that left", "client", clientID, "topic", m.Topic)
+	n.log.Info("published the will of a dead broker's client", "client", clientID, "topic", m.Topic)
 }
 
 func (n *Node) ownerKey(clientID string) string {

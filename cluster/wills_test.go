@@ -9,6 +9,7 @@ import (
 
 	"github.com/eclipse/paho.golang/paho"
 
+	"github.com/ternmq/broker/packets"
 	"github.com/ternmq/broker/storage"
 )
 
@@ -75,4 +76,86 @@ func (tn *testNode) crashKeepingWills() {
 		_ = tn.store.Close()
 		_ = tn.b.Close()
 	})
+}
+
+func TestRestartedNodeKeepsOthersWills(t *testing.T) {
+	// A restarted node's broker is built WithoutWillRestore: the wills of
+	// clients connected to other, live, nodes stay stored and unpublished
+	// (its broker used to publish and delete every will of the shared
+	// store at New), and such a will is published once, when its client's
+	// connection ends abnormally [MQTT-3.1.2-8].
+	tc := newCluster(t, 2)
+	watch, _ := dial(t, tc.nodes[1].addr, "watch", persistent())
+	watch.subscribe("wills/#", 1)
+	_ = watch.Disconnect(&paho.Disconnect{})
+	dial(t, tc.nodes[0].addr, "alive", &paho.Connect{CleanStart: true, WillMessage: &paho.WillMessage{Topic: "wills/alive", QoS: 1, Payload: []byte("alive")}})
+	waitClaims(t, tc.nodes[0].n, "alive")
+
+	tc.nodes[1].stop()
+	tn := tc.start("n1")
+	tc.waitMesh()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := tn.store.Wills().Get(ctx, "alive"); err != nil {
+		t.Fatalf("the will of a client connected to another node is gone after a restart: %v", err)
+	}
+	watch, _ = dial(t, tn.addr, "watch", persistent())
+	if err := tc.nodes[0].b.Disconnect("alive", packets.AdministrativeAction, ""); err != nil {
+		t.Fatal(err)
+	}
+	watch.waitFor(1)
+	pub, _ := dial(t, tc.nodes[0].addr, "pub", nil)
+	pub.publish("wills/end", "end", 1, false)
+	if got := watch.until("wills/end", "end"); len(got) != 1 || string(got[0].Payload) != "alive" {
+		t.Fatalf("watcher got %d messages (%v), want the will of alive once", len(got), payloads(got))
+	}
+}
+
+func TestRestartedNodePublishesItsClientsWills(t *testing.T) {
+	// A node that crashed with clients connected publishes their wills
+	// when it starts again, once: those whose claim names its previous
+	// broker instance [MQTT-3.1.2-8]. One node: no other member adopts.
+	tc := newClusterTTL(t, 1, 2*time.Second)
+	watch, _ := dial(t, tc.nodes[0].addr, "watch", persistent())
+	watch.subscribe("wills/#", 1)
+	_ = watch.Disconnect(&paho.Disconnect{})
+	dial(t, tc.nodes[0].addr, "mine", &paho.Connect{CleanStart: true, WillMessage: &paho.WillMessage{Topic: "wills/mine", QoS: 1, Payload: []byte("mine")}})
+	waitClaims(t, tc.nodes[0].n, "mine")
+
+	tc.nodes[0].crashKeepingWills()
+	tn := tc.start("n0") // waits for the crashed instance's lease to expire
+	watch, _ = dial(t, tn.addr, "watch", persistent())
+	watch.waitFor(1)
+	pub, _ := dial(t, tn.addr, "pub", nil)
+	pub.publish("wills/end", "end", 1, false)
+	if got := watch.until("wills/end", "end"); len(got) != 1 || string(got[0].Payload) != "mine" {
+		t.Fatalf("watcher got %d messages (%v), want the will of mine once", len(got), payloads(got))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := tn.store.Wills().Get(ctx, "mine"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("the published will is still stored: %v", err)
+	}
+}
+
+// waitClaims waits until the clients' claims are in etcd (they follow
+// CONNACK).
+func waitClaims(t *testing.T, n *Node, ids ...string) {
+	t.Helper()
+	checkFor(t, 5*time.Second, func() error {
+		for _, id := range ids {
+			if resp, err := n.cli.Get(context.Background(), n.ownerKey(id)); err != nil || len(resp.Kvs) == 0 {
+				return fmt.Errorf("no claim of %s yet (%v)", id, err)
+			}
+		}
+		return nil
+	})
+}
+
+func payloads(ms []*paho.Publish) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.Topic + "=" + string(m.Payload)
+	}
+	return out
 }

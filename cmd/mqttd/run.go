@@ -73,7 +73,9 @@ func run(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 		return errors.Join(err, store.Close())
 	}
 	if node != nil {
-		opts = append(opts, broker.WithHooks(node))
+		// The node publishes its previous instance's clients' wills
+		// itself: the store is shared with the other nodes' clients.
+		opts = append(opts, broker.WithHooks(node), broker.WithoutWillRestore())
 	}
 	addrs := make([]string, len(lns))
 	for i, l := range lns {
