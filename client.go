@@ -103,7 +103,9 @@ func (c *Client) Publish(ctx context.Context, m *Message) (delivered int, err er
 		return 0, refusal(d, packets.ImplementationSpecificError)
 	}
 	cp := *m
-	cp.ClientID = c.info.ID
+	if c != b.host || m.ClientID == "" {
+		cp.ClientID = c.info.ID // only the host publishes on behalf of another client
+	}
 	cp.Received = b.now()
 	cp.SubscriptionIDs = nil
 	im, err := b.runPublishHooks(&c.info, b.internal(&cp))
@@ -267,6 +269,15 @@ func (b *Broker) Publish(topic string, payload []byte, qos byte, retain bool) er
 // PublishMessage publishes m, with its MQTT 5 properties, as the host
 // (see Client.Publish). It returns the number of subscriptions m was
 // delivered to.
+//
+// A non-empty m.ClientID publishes on behalf of that client, which the
+// host vouches for (the Authorizer is not asked, as for any host
+// publish): No Local subscriptions of that client identifier do not get
+// the message [MQTT-3.8.3-3], hooks and deliveries see it as the
+// Message's ClientID (ClientInfo stays the host's, Listener "local"), and
+// shared subscription strategies that hash the publisher use it. It is
+// for hosts that carry a message from another broker (the cluster
+// package) or from a protocol bridge that knows the client.
 func (b *Broker) PublishMessage(ctx context.Context, m *Message) (int, error) {
 	return b.hostClient().Publish(ctx, m)
 }

@@ -42,8 +42,11 @@ type Message struct {
 	// delivers to every matching group; it is nil on delivery.
 	SharedGroups []string
 
-	// ClientID is the publisher's client identifier ("" for the host's own
-	// publishes); set by the broker.
+	// ClientID is the publisher's client identifier; set by the broker. It
+	// is "" for the host's own publishes, unless the host publishes on
+	// behalf of a client: Broker.PublishMessage keeps a ClientID it is
+	// given (No Local applies to it [MQTT-3.8.3-3]); elsewhere it is
+	// ignored on publish.
 	ClientID string
 	// Received is when the broker received the message; set by the broker.
 	Received time.Time

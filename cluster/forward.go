@@ -19,10 +19,11 @@ import (
 const markerKey = "$tern-cluster"
 
 // inject publishes a message received from another node here, as the host
-// (Broker.PublishMessage): the publisher was authenticated and authorized
-// on its own node, so the Authorizer is not asked again (read
-// authorization still applies to each delivery). It returns once the
-// message is routed and stored for durable subscribers.
+// (Broker.PublishMessage) on behalf of its publisher (m.ClientID, from the
+// frame: No Local and hooks here see it). The publisher was authenticated
+// and authorized on its own node, so the Authorizer is not asked again
+// (read authorization still applies to each delivery). It returns once
+// the message is routed and stored for durable subscribers.
 func (n *Node) inject(ctx context.Context, m *broker.Message) error {
 	m.UserProperties = append(m.UserProperties, broker.UserProperty{Key: markerKey, Value: n.secret})
 	_, err := n.b.PublishMessage(ctx, m)
@@ -69,8 +70,11 @@ func (n *Node) OnPublish(c *broker.ClientInfo, m *broker.Message) error {
 	if n.injected(c, m) {
 		return n.queueForOrphans(m)
 	}
+	// m.ClientID is the publisher's (the client a host publish was made
+	// for, if any): it travels with the message, so that the receiving
+	// node applies No Local [MQTT-3.8.3-3] and its hooks see the origin,
+	// and shards by publisher there.
 	fm := *m
-	fm.ClientID = c.ID // shards by publisher on the receiving side
 	targets, local := n.plan(&fm)
 	if local != nil {
 		m.SharedGroups = local

@@ -46,7 +46,8 @@ type testCluster struct {
 	nodes   []*testNode
 	ttl     time.Duration
 	endpnts []string
-	etcdTO  time.Duration // Config.EtcdTimeout; 0: the default
+	etcdTO  time.Duration         // Config.EtcdTimeout; 0: the default
+	hooks   func(id string) []any // more hooks for node id's broker
 }
 
 type testNode struct {
@@ -68,7 +69,20 @@ func newCluster(t testing.TB, size int) *testCluster {
 // tests that wait for a crashed node's lease to expire.
 func newClusterTTL(t testing.TB, size int, ttl time.Duration) *testCluster {
 	t.Helper()
-	tc := &testCluster{t: t, prefix: fmt.Sprintf("/ct/%d/", prefixes.Add(1)), ttl: ttl, endpnts: []string{endpoint}}
+	return (&testCluster{}).init(t, size, ttl)
+}
+
+// newClusterHooks starts size nodes, the broker of each also given the
+// hooks returns for its id.
+func newClusterHooks(t testing.TB, size int, hooks func(id string) []any) *testCluster {
+	t.Helper()
+	return (&testCluster{hooks: hooks}).init(t, size, 5*time.Second)
+}
+
+// init starts size nodes of tc, whose optional fields are set.
+func (tc *testCluster) init(t testing.TB, size int, ttl time.Duration) *testCluster {
+	t.Helper()
+	tc.t, tc.prefix, tc.ttl, tc.endpnts = t, fmt.Sprintf("/ct/%d/", prefixes.Add(1)), ttl, []string{endpoint}
 	for i := range size {
 		tc.start(fmt.Sprintf("n%d", i))
 	}
@@ -102,7 +116,13 @@ func (tc *testCluster) start(id string) *testNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := broker.New(broker.WithListener(l), broker.WithStorage(store), broker.WithHooks(n), broker.WithoutWillRestore(), broker.WithLogger(log), broker.WithSysInterval(0))
+	opts := []broker.Option{broker.WithListener(l), broker.WithStorage(store), broker.WithHooks(n), broker.WithoutWillRestore(), broker.WithLogger(log), broker.WithSysInterval(0)}
+	if tc.hooks != nil {
+		if hs := tc.hooks(id); len(hs) > 0 {
+			opts = append(opts, broker.WithHooks(hs...))
+		}
+	}
+	b, err := broker.New(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -123,6 +123,7 @@ func (n *Node) publishWill(clientID, owner string, w *storage.Will) {
 		n.log.Warn("a stored will cannot be read", "client", clientID, "err", err)
 		return
 	}
+	m.ClientID = clientID // its origin, as for a will the broker publishes (No Local, hooks)
 	if _, err := n.b.PublishMessage(n.ctx, m); err != nil {
 		n.log.Warn("publishing the will of a dead broker's client", "client", clientID, "err", err)
 		return
