@@ -170,6 +170,21 @@ type LifecycleHook interface {
 	OnStopped()
 }
 
+// SysHook adds topics to each round of $SYS topics (WithSysInterval): the
+// broker publishes every value SysValues returns as it does its own,
+// retained in memory only. A topic that does not start with "$SYS/" or is
+// not a valid topic name is skipped. SysValues is called on the $SYS
+// goroutine under no lock, once per round: it should return values it
+// gathered beforehand rather than wait for them.
+type SysHook interface {
+	SysValues() []SysValue
+}
+
+// SysValue is one $SYS topic and its value, from a SysHook.
+type SysValue struct {
+	Topic, Value string
+}
+
 // hookSet holds the registered hooks by capability.
 type hookSet struct {
 	connect      []ConnectHook
@@ -185,6 +200,7 @@ type hookSet struct {
 	will         []WillHook
 	retained     []RetainedHook
 	lifecycle    []LifecycleHook
+	sys          []SysHook
 
 	// only carries Message.SharedGroups from the host or a PublishHook to
 	// routing (shared.go).
@@ -245,6 +261,10 @@ func (h *hookSet) add(x any) bool {
 	}
 	if v, ok := x.(LifecycleHook); ok {
 		h.lifecycle = append(h.lifecycle, v)
+		n++
+	}
+	if v, ok := x.(SysHook); ok {
+		h.sys = append(h.sys, v)
 		n++
 	}
 	return n > 0

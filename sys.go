@@ -2,9 +2,11 @@ package broker
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ternmq/broker/internal/sessions"
+	"github.com/ternmq/broker/topics"
 )
 
 // sysLoop publishes the $SYS topics, retained, every interval until stop is
@@ -27,10 +29,7 @@ func (b *Broker) sysLoop(stop <-chan struct{}) {
 // publishSys publishes one round of $SYS values.
 func (b *Broker) publishSys() {
 	st := b.Stats()
-	vals := []struct {
-		topic string
-		val   string
-	}{
+	vals := []SysValue{
 		{"$SYS/broker/version", Version},
 		{"$SYS/broker/uptime", strconv.FormatInt(int64(st.Uptime/time.Second), 10) + " seconds"},
 		{"$SYS/broker/clients/connected", itoa(st.Connected)},
@@ -48,9 +47,16 @@ func (b *Broker) publishSys() {
 		{"$SYS/broker/retained messages/count", itoa(int64(st.Retained))},
 		{"$SYS/broker/sessions/count", itoa(int64(st.Sessions))},
 	}
+	for _, h := range b.hooks.sys {
+		for _, v := range h.SysValues() {
+			if strings.HasPrefix(v.Topic, "$SYS/") && topics.ValidateName([]byte(v.Topic)) == nil {
+				vals = append(vals, v)
+			}
+		}
+	}
 	now := time.Now()
 	for _, v := range vals {
-		m := sessions.NewMessage([]byte(v.topic), []byte(v.val), 0, true, nil)
+		m := sessions.NewMessage([]byte(v.Topic), []byte(v.Value), 0, true, nil)
 		m.Created = now
 		b.retained.Set(m.Topic, m) // memory only: $SYS is rebuilt at every start
 		_, _ = b.route(m)

@@ -44,6 +44,10 @@ const (
 	// etcd before it is deleted, so that a client that resubscribes at once
 	// costs no etcd write.
 	DefaultRouteGrace = 2 * time.Second
+	// DefaultStatsInterval is how often a node reports its counters to
+	// etcd and sums every node's, for $SYS/broker/cluster/ (the broker's
+	// default $SYS interval).
+	DefaultStatsInterval = 10 * time.Second
 )
 
 // Config configures a Node. Zero fields take the defaults above.
@@ -86,6 +90,10 @@ type Config struct {
 	LinkQueue      int           // DefaultLinkQueue
 	Workers        int           // DefaultWorkers
 	RouteGrace     time.Duration // DefaultRouteGrace
+	// StatsInterval is how often the node reports its counters and sums
+	// every node's for $SYS/broker/cluster/ (DefaultStatsInterval); a
+	// negative value turns the cluster-wide counts off.
+	StatsInterval time.Duration
 	// Version is what the node registers as its software version
 	// (default broker.Version).
 	Version string
@@ -132,6 +140,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	def(&cfg.EtcdTimeout, DefaultEtcdTimeout)
 	def(&cfg.SyncTimeout, DefaultSyncTimeout)
 	def(&cfg.RouteGrace, DefaultRouteGrace)
+	if cfg.StatsInterval == 0 {
+		cfg.StatsInterval = DefaultStatsInterval
+	}
 	if cfg.LinkQueue <= 0 {
 		cfg.LinkQueue = DefaultLinkQueue
 	}

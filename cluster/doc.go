@@ -11,7 +11,7 @@
 //
 // It is an optional package: a single-node embedding does not import it.
 // It plugs into the broker through its public hooks only (publish,
-// subscribe, session, disconnect, lifecycle) and publishes what other
+// subscribe, session, disconnect, lifecycle, $SYS) and publishes what other
 // nodes forward through Broker.PublishMessage. docs/cluster.md describes
 // the design, its guarantees and a capacity model.
 //
@@ -23,6 +23,7 @@
 //	routes/<id>/<filter>   node <id> has subscribers for <filter>, under its lease
 //	held/<client>          the node holding the client's persistent session (no lease)
 //	brokers/<id>           the broker instance node <id> registered last (no lease)
+//	stats/<id>             node <id>'s broker counters, for $SYS/broker/cluster/, under its lease
 //
 // and the node watches storage/etcd's client claims (owners/<client>
 // under StoragePrefix). A route is written when a node gets its first

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"github.com/ternmq/broker/internal/etcdtest"
@@ -48,6 +49,10 @@ type testCluster struct {
 	endpnts []string
 	etcdTO  time.Duration         // Config.EtcdTimeout; 0: the default
 	hooks   func(id string) []any // more hooks for node id's broker
+	// statsEvery and sysEvery are Config.StatsInterval and the broker's
+	// $SYS interval; 0: both off (a stats report is an etcd write, which
+	// tests counting writes do not expect).
+	statsEvery, sysEvery time.Duration
 }
 
 type testNode struct {
@@ -108,6 +113,7 @@ func (tc *testCluster) start(id string) *testNode {
 		NodeID: id, LinkAddress: "127.0.0.1:0", Endpoints: tc.endpnts,
 		Prefix: tc.prefix + "cluster/", StoragePrefix: tc.prefix,
 		LeaseTTL: tc.ttl, Logger: log, RouteGrace: 300 * time.Millisecond, EtcdTimeout: tc.etcdTO,
+		StatsInterval: cmp.Or(tc.statsEvery, -1),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +122,7 @@ func (tc *testCluster) start(id string) *testNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := []broker.Option{broker.WithListener(l), broker.WithStorage(store), broker.WithHooks(n), broker.WithoutWillRestore(), broker.WithLogger(log), broker.WithSysInterval(0)}
+	opts := []broker.Option{broker.WithListener(l), broker.WithStorage(store), broker.WithHooks(n), broker.WithoutWillRestore(), broker.WithLogger(log), broker.WithSysInterval(tc.sysEvery)}
 	if tc.hooks != nil {
 		if hs := tc.hooks(id); len(hs) > 0 {
 			opts = append(opts, broker.WithHooks(hs...))

@@ -73,6 +73,7 @@ type Node struct {
 	inbound map[net.Conn]struct{}
 
 	stats counters
+	sums  clusterSums // cluster-wide counts for $SYS (sysstats.go)
 	close sync.Once
 }
 
@@ -189,6 +190,9 @@ func (n *Node) Start(ctx context.Context, b *broker.Broker) error {
 	n.wg.Go(n.sweepLoop)
 	n.wg.Go(n.watchClaims)
 	n.wg.Go(n.watchRetained)
+	if n.cfg.StatsInterval > 0 {
+		n.wg.Go(n.statsLoop)
+	}
 	n.log.Info("cluster node started", "link", n.addr)
 	return nil
 }
