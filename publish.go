@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"time"
@@ -317,6 +318,32 @@ func (b *Broker) accepts(to subscriber, so subscription, m *sessions.Message) bo
 	return b.canRead(to.client(), m.Topic, m.QoS)
 }
 
+// untouched reports whether the PublishHooks left em as exported from m
+// (orig is em as it was before them): what routing uses, that is, not the
+// Subscription Identifiers, the publisher or the time received, which
+// routing takes from m anyway.
+func untouched(em, orig *Message, m *sessions.Message) bool {
+	if em.Topic != orig.Topic || em.QoS != orig.QoS || em.Retain != orig.Retain ||
+		em.PayloadUTF8 != orig.PayloadUTF8 || em.Expiry != orig.Expiry ||
+		em.ContentType != orig.ContentType || em.ResponseTopic != orig.ResponseTopic ||
+		len(em.UserProperties) != len(orig.UserProperties) || !bytes.Equal(em.Payload, m.Payload) {
+		return false
+	}
+	p := m.Properties
+	if p == nil {
+		p = &noProperties
+	}
+	if (em.CorrelationData == nil) != (p.CorrelationData == nil) || !bytes.Equal(em.CorrelationData, p.CorrelationData) {
+		return false
+	}
+	for i, u := range em.UserProperties { // in place or replaced
+		if u.Key != string(p.User[i].Key) || u.Value != string(p.User[i].Value) {
+			return false
+		}
+	}
+	return true
+}
+
 // grantedQoS is the QoS a subscription delivers a message published at qos.
 func grantedQoS(published, subscribed byte) byte { return min(published, subscribed) }
 
@@ -343,6 +370,7 @@ func (b *Broker) runPublishHooks(c *ClientInfo, m *sessions.Message) (*sessions.
 	if groups, ok := b.hooks.only.take(m); ok {
 		em.SharedGroups = groups
 	}
+	orig := *em
 	for _, h := range b.hooks.publish {
 		if err := h.OnPublish(c, em); err != nil {
 			return nil, err
@@ -357,6 +385,14 @@ func (b *Broker) runPublishHooks(c *ClientInfo, m *sessions.Message) (*sessions.
 		}
 	}
 	em.QoS = min(em.QoS, 2)
+	if untouched(em, &orig, m) {
+		// Most hooks only look: route the message as it came, rather
+		// than rebuild it (a copy of every field per message).
+		if em.SharedGroups != nil {
+			b.hooks.only.set(m, em.SharedGroups)
+		}
+		return m, nil
+	}
 	out := b.internal(em)
 	out.Origin, out.Created = m.Origin, m.Created
 	if !m.Expiry.IsZero() && em.Expiry == max(m.Expiry.Sub(now), 0) {
