@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/ternmq/broker/packets"
@@ -26,7 +27,8 @@ type pendingAck struct {
 	qos    byte
 	id     uint16
 	code   packets.ReasonCode
-	failed bool // a delivery of this message could not be stored
+	failed bool         // a delivery of this message could not be stored
+	wait   func() error // a PublishHook's AcceptLater: called before acknowledging
 }
 
 // deferTargets defers the deliveries of a PUBLISH read from c to
@@ -74,7 +76,7 @@ func (c *conn) wakeAll() {
 // The error (for a 3.1.x client whose message could not be stored) ends
 // the connection.
 func (c *conn) flushPending() error {
-	if len(c.pending) == 0 {
+	if len(c.pending) == 0 && len(c.pendingAcks) == 0 {
 		return nil
 	}
 	b := c.b
@@ -148,20 +150,49 @@ func (c *conn) flushPending() error {
 	clear(c.pending)
 	c.pending = c.pending[:0]
 	var err error
-	for _, a := range c.pendingAcks {
+	for i, a := range c.pendingAcks {
 		code := a.code
+		if a.wait != nil {
+			// The waits of a batch run together (their work was started
+			// when each message was read): this waits about the longest.
+			if werr := a.wait(); werr != nil && !a.failed {
+				if errors.Is(werr, ErrNotAccepted) {
+					if !v5(c.version) {
+						err = fmt.Errorf("publish hook: %w", werr)
+						c.abandonWaits(c.pendingAcks[i+1:])
+						break
+					}
+					code = codeOr(werr, packets.UnspecifiedError)
+				} else {
+					code = codeOr(werr, packets.NotAuthorized)
+				}
+			}
+		}
 		if a.failed {
 			if !v5(c.version) {
 				// 3.1.x has no failure code: disconnect without acknowledging.
 				err = fmt.Errorf("storing a message from %s failed", c.info.ID)
+				c.abandonWaits(c.pendingAcks[i+1:])
 				break
 			}
 			code = packets.ImplementationSpecificError
 		}
 		c.sendAck(a.qos, a.id, code)
 	}
+	clear(c.pendingAcks)
 	c.pendingAcks = c.pendingAcks[:0]
 	return err
+}
+
+// abandonWaits lets the AcceptLater waits of acknowledgements that will
+// not be sent (the connection ends) finish: a hook may hold resources
+// until its wait is called.
+func (c *conn) abandonWaits(rest []pendingAck) {
+	for _, a := range rest {
+		if a.wait != nil {
+			_ = a.wait()
+		}
+	}
 }
 
 // flushAcked removes the stored deliveries acknowledged during a read

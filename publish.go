@@ -106,7 +106,7 @@ func (c *conn) handlePublish(fh packets.FixedHeader, body []byte) error {
 	} else if b.limits.MaxMessageExpiry > 0 {
 		m.Expiry = m.Created.Add(time.Duration(b.limits.MaxMessageExpiry) * time.Second)
 	}
-	m, err := b.runPublishHooks(&c.info, m)
+	m, wait, err := b.publishHooks(&c.info, m, true)
 	if errors.Is(err, ErrNotAccepted) && pk.QoS > 0 {
 		// Not kept: never acknowledged. 3.1.x has no code, so the
 		// connection closes and the client resends after reconnecting.
@@ -121,6 +121,9 @@ func (c *conn) handlePublish(fh packets.FixedHeader, body []byte) error {
 	b.metrics.MessagePublished(c.info.Listener, m.QoS)
 	if m.Retain {
 		if err := b.retain(m); err != nil {
+			if wait != nil {
+				_ = wait()
+			}
 			return c.ackPublish(&pk, packets.UnspecifiedError)
 		}
 	}
@@ -135,6 +138,9 @@ func (c *conn) handlePublish(fh packets.FixedHeader, body []byte) error {
 		// Not stored for every durable subscriber: never acknowledge what
 		// was not kept. v5 says why; 3.1.x has no code, so the connection
 		// closes and the client resends after reconnecting.
+		if wait != nil {
+			_ = wait()
+		}
 		if !v5(c.version) {
 			return fmt.Errorf("storage: %w", err)
 		}
@@ -144,13 +150,19 @@ func (c *conn) handlePublish(fh packets.FixedHeader, body []byte) error {
 	if n == 0 {
 		code = packets.NoMatchingSubscribers
 	}
+	if wait != nil {
+		// A hook learns later whether it was kept (AcceptLater): the
+		// acknowledgement waits for it at the end of the read batch.
+		c.pendingAcks = append(c.pendingAcks, pendingAck{qos: pk.QoS, id: pk.PacketID, code: code, wait: wait})
+		return nil
+	}
 	return c.ackPublish(&pk, code)
 }
 
 // ackPublish acknowledges pk with code (v5), now or, while deliveries of
 // this connection are deferred, after them in order (pipeline.go).
 func (c *conn) ackPublish(pk *packets.Publish, code packets.ReasonCode) error {
-	if len(c.pending) > 0 { // deliveries of this connection are deferred: keep acks in order
+	if len(c.pending) > 0 || len(c.pendingAcks) > 0 { // deliveries or acks of this connection are deferred: keep acks in order
 		c.pendingAcks = append(c.pendingAcks, pendingAck{qos: pk.QoS, id: pk.PacketID, code: code})
 		return nil
 	}
@@ -362,9 +374,23 @@ func (b *Broker) delivery(m *sessions.Message, so subscription) sessions.Deliver
 // again; the message routed is rebuilt from what the hooks left. Hooks run
 // under no broker lock.
 func (b *Broker) runPublishHooks(c *ClientInfo, m *sessions.Message) (*sessions.Message, error) {
-	if len(b.hooks.publish) == 0 {
-		return m, nil
+	out, wait, err := b.publishHooks(c, m, false)
+	if err == nil && wait != nil {
+		if err = wait(); err != nil {
+			return nil, err
+		}
 	}
+	return out, err
+}
+
+// publishHooks is runPublishHooks for a PUBLISH read from a client: when
+// later is true, a hook's AcceptLater wait is returned instead of waited
+// for (several are waited for in turn by one wait).
+func (b *Broker) publishHooks(c *ClientInfo, m *sessions.Message, later bool) (*sessions.Message, func() error, error) {
+	if len(b.hooks.publish) == 0 {
+		return m, nil, nil
+	}
+	var waits []func() error
 	now := b.now()
 	em := exported(m, nil, now)
 	if groups, ok := b.hooks.only.take(m); ok {
@@ -372,16 +398,50 @@ func (b *Broker) runPublishHooks(c *ClientInfo, m *sessions.Message) (*sessions.
 	}
 	orig := *em
 	for _, h := range b.hooks.publish {
-		if err := h.OnPublish(c, em); err != nil {
-			return nil, err
+		err := h.OnPublish(c, em)
+		if al, ok := err.(acceptLater); ok {
+			if !later || m.QoS != 1 {
+				err = al.wait()
+			} else {
+				waits = append(waits, al.wait)
+				continue
+			}
+		}
+		if err != nil {
+			for _, w := range waits {
+				_ = w() // refused anyway: let the earlier hooks finish
+			}
+			return nil, nil, err
+		}
+	}
+	var wait func() error
+	switch len(waits) {
+	case 0:
+	case 1:
+		wait = waits[0]
+	default:
+		wait = func() error {
+			var first error
+			for _, w := range waits {
+				if err := w(); err != nil && first == nil {
+					first = err
+				}
+			}
+			return first
 		}
 	}
 	if em.Topic != m.Topic {
 		if topics.ValidateName([]byte(em.Topic)) != nil {
-			return nil, packets.TopicNameInvalid
+			if wait != nil {
+				_ = wait()
+			}
+			return nil, nil, packets.TopicNameInvalid
 		}
 		if d := b.authorizePublish(c, em.Topic, em.QoS, em.Retain); !d.Allowed() {
-			return nil, refusal(d, packets.ImplementationSpecificError)
+			if wait != nil {
+				_ = wait()
+			}
+			return nil, nil, refusal(d, packets.ImplementationSpecificError)
 		}
 	}
 	em.QoS = min(em.QoS, 2)
@@ -391,12 +451,12 @@ func (b *Broker) runPublishHooks(c *ClientInfo, m *sessions.Message) (*sessions.
 		if em.SharedGroups != nil {
 			b.hooks.only.set(m, em.SharedGroups)
 		}
-		return m, nil
+		return m, wait, nil
 	}
 	out := b.internal(em)
 	out.Origin, out.Created = m.Origin, m.Created
 	if !m.Expiry.IsZero() && em.Expiry == max(m.Expiry.Sub(now), 0) {
 		out.Expiry = m.Expiry // unchanged: keep the exact instant
 	}
-	return out, nil
+	return out, wait, nil
 }

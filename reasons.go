@@ -18,6 +18,24 @@ import (
 // a refusal like any other.
 var ErrNotAccepted = errors.New("broker: message not accepted")
 
+// AcceptLater is what a PublishHook returns, instead of nil, for a QoS 1
+// message whose fate it learns later (a cluster that forwarded it to
+// other nodes): the broker routes it and goes on reading the client's
+// packets meanwhile, and calls wait before it acknowledges the message,
+// in order with the client's other acknowledgements. A nil from wait
+// accepts the message; an error refuses it as an error from OnPublish
+// would (ErrNotAccepted: not acknowledged at all), but the message has
+// been routed here already: a publisher that sends it again may deliver
+// it twice to this broker's subscribers (QoS 1 is at least once). For
+// the in-process API and wills, and for QoS 0 and 2 (exactly once must
+// know before it routes), wait is called at once, before routing.
+func AcceptLater(wait func() error) error { return acceptLater{wait} }
+
+// acceptLater is the error AcceptLater returns.
+type acceptLater struct{ wait func() error }
+
+func (acceptLater) Error() string { return "broker: message accepted pending a wait" }
+
 // codeOr returns the reason code err carries, or def.
 func codeOr(err error, def packets.ReasonCode) packets.ReasonCode {
 	var rc packets.ReasonCode

@@ -92,7 +92,6 @@ func (n *Node) OnPublish(c *broker.ClientInfo, m *broker.Message) error {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(n.ctx, n.cfg.ForwardTimeout)
-	defer cancel()
 	reqs := make([]*request, len(targets))
 	var first error
 	for i, t := range targets {
@@ -103,7 +102,19 @@ func (n *Node) OnPublish(c *broker.ClientInfo, m *broker.Message) error {
 		}
 		reqs[i] = r
 	}
-	if first == nil {
+	if first != nil {
+		for i, r := range reqs {
+			if r != nil {
+				r.abandoned.Store(true)
+				targets[i].p.forget(r)
+			}
+		}
+		cancel()
+		return n.refused(c, m, first)
+	}
+	wait := func() error {
+		defer cancel()
+		var first error
 		var mu sync.Mutex
 		var wg sync.WaitGroup
 		for i, r := range reqs {
@@ -120,24 +131,32 @@ func (n *Node) OnPublish(c *broker.ClientInfo, m *broker.Message) error {
 			})
 		}
 		wg.Wait()
-	} else {
-		for i, r := range reqs {
-			if r != nil {
-				r.abandoned.Store(true)
-				targets[i].p.forget(r)
-			}
+		if first != nil {
+			return n.refused(c, m, first)
 		}
+		return nil
 	}
-	if first != nil {
-		n.stats.refused.Add(1)
-		n.log.Warn("publish refused: not accepted by every node", "client", c.ID, "topic", m.Topic, "err", first)
-		code := packets.UnspecifiedError
-		if c := packets.CodeOf(first); c.IsError() {
-			code = c
-		}
-		return notAccepted(code)
+	if m.QoS == 1 {
+		// The broker goes on reading the publisher's packets and waits
+		// for this before its PUBACK: the forwards of a whole read batch
+		// wait together, not one link round trip after another (one
+		// publisher to subscribers on other nodes: 20 times slower).
+		// QoS 2 waits here: exactly once must know before it routes.
+		return broker.AcceptLater(wait)
 	}
-	return nil
+	return wait()
+}
+
+// refused counts and logs a forward that failed and returns the error
+// that refuses the publish.
+func (n *Node) refused(c *broker.ClientInfo, m *broker.Message, err error) error {
+	n.stats.refused.Add(1)
+	n.log.Warn("publish refused: not accepted by every node", "client", c.ID, "topic", m.Topic, "err", err)
+	code := packets.UnspecifiedError
+	if rc := packets.CodeOf(err); rc.IsError() {
+		code = rc
+	}
+	return notAccepted(code)
 }
 
 // notAccepted is the PublishHook error for a message that was not kept:
