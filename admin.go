@@ -177,13 +177,7 @@ func (b *Broker) ReleaseSession(clientID string) error {
 	if s.conn != nil {
 		return errors.New("broker: ReleaseSession of a connected client")
 	}
-	if s.willTimer != nil {
-		s.willTimer.Stop()
-	}
-	s.will = nil
-	s.endLocked()
-	delete(b.sessions, clientID)
-	b.metrics.Sessions(-1)
+	b.dropSessionLocked(s)
 	return nil
 }
 

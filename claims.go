@@ -80,14 +80,21 @@ func (b *Broker) release(clientID string) {
 	b.mu.Lock()
 	s.mu.Lock()
 	if b.sessions[clientID] == s && s.conn == nil && !s.ended {
-		if s.willTimer != nil {
-			s.willTimer.Stop()
-		}
-		s.will = nil
-		s.endLocked()
-		delete(b.sessions, clientID)
-		b.metrics.Sessions(-1)
+		b.dropSessionLocked(s)
 	}
 	s.mu.Unlock()
 	b.mu.Unlock()
+}
+
+// dropSessionLocked forgets a disconnected session here without touching
+// its stored state (another broker holds it now): no will, no expiry, no
+// subscriptions. Called with b.mu and s.mu held.
+func (b *Broker) dropSessionLocked(s *session) {
+	if s.willTimer != nil {
+		s.willTimer.Stop()
+	}
+	s.will = nil
+	s.endLocked()
+	delete(b.sessions, s.id)
+	b.metrics.Sessions(-1)
 }
