@@ -52,9 +52,10 @@ func (n *Node) injected(c *broker.ClientInfo, m *broker.Message) bool {
 // OnPublish implements broker.PublishHook: it forwards m to every other
 // node with a matching route (a retained set or clear to every node, so
 // that each one's retained index has it), once per node. QoS 0 is queued and
-// not waited for. For QoS 1 and 2 it returns once every such node has
-// published the message (stored for its durable subscribers), so the
-// publisher's PUBACK/PUBREC means "accepted cluster-wide"; a node that
+// not waited for. QoS 2 returns once every such node has published the
+// message (stored for its durable subscribers); QoS 1 returns at once with
+// broker.AcceptLater, whose wait the broker calls before the PUBACK. So
+// the publisher's PUBACK/PUBREC means "accepted cluster-wide"; a node that
 // does not accept within ForwardTimeout refuses the publish with
 // broker.ErrNotAccepted: it is not acknowledged (v5: Unspecified error in
 // PUBACK/PUBREC; 3.1.x: the connection closes) and the publisher sends it
