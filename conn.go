@@ -380,39 +380,29 @@ func (c *conn) handleDisconnect(fh packets.FixedHeader, body []byte) error {
 // send appends a control packet for the writer. Reader goroutine only: the
 // writer is woken by flush after the current read batch.
 func (c *conn) send(p packets.Packet) {
-	s := c.sess
-	s.mu.Lock()
-	if !c.dead {
-		n := len(c.ctrl)
-		var err error
-		c.ctrl, err = p.Append(c.ctrl, c.version)
-		c.sent(p.Type(), n, err)
-	}
-	s.mu.Unlock()
+	c.sendWith(p.Type(), func(b []byte) ([]byte, error) { return p.Append(b, c.version) })
 }
 
 // sendAckPacket is send for an acknowledgement, without boxing it into
 // an interface (an allocation per PUBACK otherwise).
 func (c *conn) sendAckPacket(a packets.Ack) {
+	c.sendWith(a.Kind, func(b []byte) ([]byte, error) { return a.Append(b, c.version) })
+}
+
+// sendWith appends a control packet of type t, encoded by enc, to c.ctrl.
+func (c *conn) sendWith(t packets.Type, enc func([]byte) ([]byte, error)) {
 	s := c.sess
 	s.mu.Lock()
 	if !c.dead {
 		n := len(c.ctrl)
 		var err error
-		c.ctrl, err = a.Append(c.ctrl, c.version)
-		c.sent(a.Kind, n, err)
+		if c.ctrl, err = enc(c.ctrl); err != nil {
+			c.b.log.Error("encoding control packet", "client", c.info.ID, "type", t.String(), "err", err)
+		} else {
+			c.b.metrics.PacketSent(c.info.Listener, t, len(c.ctrl)-n)
+		}
 	}
 	s.mu.Unlock()
-}
-
-// sent accounts for a control packet of type t appended to c.ctrl from
-// offset n. Called with sess.mu held.
-func (c *conn) sent(t packets.Type, n int, err error) {
-	if err != nil {
-		c.b.log.Error("encoding control packet", "client", c.info.ID, "type", t.String(), "err", err)
-		return
-	}
-	c.b.metrics.PacketSent(c.info.Listener, t, len(c.ctrl)-n)
 }
 
 // flush sends what the reader left for its client. Replies alone (the

@@ -8,16 +8,16 @@ import (
 	"github.com/ternmq/broker/storage"
 )
 
-// Durable deliveries are group-committed per read batch. While a
-// connection's reader handles the PUBLISH packets of one read, deliveries
-// that must be stored (QoS>0 to a persistent session) are collected in
-// c.pending instead of being stored one by one; so are all later deliveries
-// and acknowledgements of that connection, to keep their order. When the
-// read buffer is drained (or maxPending is reached), flushPending stores
-// the durable ones in one commit (storage.QueueBatcher), queues every
-// delivery in order, then sends the acknowledgements in order
-// [MQTT-4.6.0-2]: a PUBACK or PUBREC still goes out only once the message
-// is stored for every persistent subscriber.
+// Deliveries are handled per read batch. While a connection's reader
+// handles the PUBLISH packets of one read, their deliveries are collected
+// in c.pending and their acknowledgements in c.pendingAcks. When the read
+// buffer is drained (or every flushEvery packets, or at maxPending),
+// flushPending stores the durable ones (QoS>0 to a persistent session) in
+// one commit (storage.QueueBatcher), queues every delivery in order, one
+// lock per run of one subscriber, wakes each subscriber's writer once,
+// waits for the PublishHooks' AcceptLater, then sends the acknowledgements
+// in order [MQTT-4.6.0-2]: a PUBACK or PUBREC still goes out only once the
+// message is stored for every persistent subscriber.
 
 // maxPending bounds the deliveries deferred by one connection.
 const maxPending = 1024
@@ -39,12 +39,11 @@ type pendingAck struct {
 // by one, a fan-out woke each subscriber's writer for every message (a
 // write per delivery), and ten publishers of a fan-in contended for the
 // subscriber's lock with its writer for every message.
-func (c *conn) deferTargets(tg []target) bool {
+func (c *conn) deferTargets(tg []target) {
 	for _, t := range tg {
 		t.ack = len(c.pendingAcks)
 		c.pending = append(c.pending, t)
 	}
-	return true
 }
 
 // wakeLater notes that s got deliveries whose writer flushPending wakes

@@ -290,8 +290,8 @@ func (b *Broker) routeFrom(m *sessions.Message, c *conn) (int, error) {
 		m.Once = true
 	}
 	var serr error
-	if c != nil && c.deferTargets(st.tg) {
-		// Deferred to c.flushPending.
+	if c != nil {
+		c.deferTargets(st.tg) // delivered by c.flushPending
 	} else {
 		for i := range st.tg {
 			if err := st.tg[i].to.deliver(st.tg[i].d); err != nil {
