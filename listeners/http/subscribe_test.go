@@ -123,7 +123,19 @@ func TestSSEResume(t *testing.T) {
 
 	t.Run("too old", func(t *testing.T) {
 		s.close()
+		before := e.b.Stats().MessagesDelivered
 		publish(7, 20) // more than the buffer's 8 events
+		// In-process subscribers get messages on a goroutine of their
+		// own: resume only once all 14 reached the stream, or overflowed
+		// it (which ends its subscription). Either way 7 is gone: if the
+		// server had not yet seen the close, it sent them to it.
+		checkFor(t, 5*time.Second, func() error {
+			d := e.b.Stats().MessagesDelivered - before
+			if n := e.http.Stats().Streams; n != 0 && d < 14 {
+				return fmt.Errorf("%d streams, %d of 14 delivered", n, d)
+			}
+			return nil
+		})
 		s := openSSE(t, url, http.Header{"Last-Event-ID": {open.Stream + "-6"}})
 		fresh, _ := s.opened(t)
 		if fresh.Resumed || fresh.Stream == open.Stream {
