@@ -1,7 +1,9 @@
 package broker
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -11,7 +13,8 @@ import (
 )
 
 // ErrNoSuchClient is returned by the admin API for a client identifier
-// with no connection (Disconnect) or no session (RemoveSession).
+// with no connection (Disconnect), no session (RemoveSession,
+// ReleaseSession) or no stored session (AdoptSession).
 var ErrNoSuchClient = errors.New("broker: no such client")
 
 // ClientStatus describes a connected client (admin API).
@@ -179,6 +182,39 @@ func (b *Broker) ReleaseSession(clientID string) error {
 	}
 	b.dropSessionLocked(s)
 	return nil
+}
+
+// AdoptSession loads clientID's persistent session from storage and holds
+// it as any disconnected persistent session: matching messages are routed
+// to it by the usual rules (granted QoS, No Local [MQTT-3.8.3-3],
+// Subscription Identifiers, Retain As Published [MQTT-3.3.1-12], queue
+// bounds, message expiry) and stored before the publisher is acknowledged;
+// its Session Expiry Interval runs on this broker's timer, from its
+// disconnection or, for a client connected when its broker died, from now
+// [MQTT-3.1.2-23]. It is for a store shared by several brokers, when the
+// broker that held the session died: someone must queue for the session
+// until its client comes back. When the client connects to another broker
+// sharing a storage.Claimer store, this broker drops its copy, as it does
+// for any session claimed elsewhere; ReleaseSession drops it too.
+//
+// The broker does not claim the client and leaves the stored will alone
+// (the dead broker's client's will is the caller's). It returns nil when
+// the broker holds the session already, ErrNoSuchClient when none is
+// stored (or it is ending here), ErrClosed after Shutdown began, and the
+// store's error otherwise.
+func (b *Broker) AdoptSession(ctx context.Context, clientID string) error {
+	if err := b.loadSession(ctx, clientID); err != nil {
+		return fmt.Errorf("broker: adopting the session of %q: %w", clientID, err)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, held := b.sessions[clientID]; held {
+		return nil
+	}
+	if b.closing {
+		return ErrClosed
+	}
+	return ErrNoSuchClient
 }
 
 // ID returns the identifier this broker instance records in the client
