@@ -64,6 +64,8 @@ func (n *Node) injected(c *broker.ClientInfo, m *broker.Message) bool {
 // Shared groups are served once cluster-wide [MQTT-4.8.2]: this node
 // picks, for each matching group, the node that serves it (see plan), and
 // every copy says which groups its node serves (Message.SharedGroups).
+// For QoS 1/2, a group the picked node has no member of any more is given
+// to another node before the publisher is acknowledged (see serveMissed).
 func (n *Node) OnPublish(c *broker.ClientInfo, m *broker.Message) error {
 	if !n.running.Load() {
 		return nil
@@ -132,6 +134,16 @@ func (n *Node) OnPublish(c *broker.ClientInfo, m *broker.Message) error {
 			})
 		}
 		wg.Wait()
+		if first == nil {
+			// A node picked for a shared group whose members just left
+			// gives the group back; QoS 2 has not routed here yet, so this
+			// node may take it too.
+			var here *broker.Message
+			if m.QoS == 2 {
+				here = m
+			}
+			first = n.serveMissed(ctx, &fm, here, targets, reqs)
+		}
 		if first != nil {
 			return n.refused(c, m, first)
 		}

@@ -20,7 +20,7 @@ import (
 const (
 	frameHello byte = 1 // dialer → listener, first frame: protocol version, node id
 	frameMsg   byte = 2 // a routed message
-	frameAck   byte = 3 // listener → dialer: a message or sync accepted (or refused)
+	frameAck   byte = 3 // listener → dialer: a message or sync accepted (or refused), with the shared groups it could not serve
 	frameSync  byte = 4 // dialer → listener: acknowledge once routes up to a revision are applied
 )
 
@@ -53,6 +53,10 @@ type frame struct {
 	node    string // hello
 	wantAck bool
 	msg     *broker.Message
+	// unserved (ack) lists, by index into the message's SharedGroups, the
+	// groups the receiving node had no member for: the sender gives them
+	// to another node (see serveMissed).
+	unserved []uint64
 }
 
 // appendFrame appends the encoding of f to dst.
@@ -66,6 +70,14 @@ func appendFrame(dst []byte, f *frame) []byte {
 	case frameAck:
 		dst = binary.AppendUvarint(dst, f.seq)
 		dst = append(dst, f.code)
+		if len(f.unserved) > 0 {
+			// Last, and only when there is one: a node of the previous
+			// version reads no further.
+			dst = binary.AppendUvarint(dst, uint64(len(f.unserved)))
+			for _, i := range f.unserved {
+				dst = binary.AppendUvarint(dst, i)
+			}
+		}
 	case frameSync:
 		dst = binary.AppendUvarint(dst, f.seq)
 		dst = binary.AppendUvarint(dst, f.rev)
@@ -159,6 +171,16 @@ func decodeFrame(b []byte, f *frame) error {
 	case frameAck:
 		f.seq = d.uvarint()
 		f.code = d.byte()
+		if len(d.b) > 0 && d.err == nil {
+			if n := d.uvarint(); n > 0 && n <= uint64(len(d.b)) {
+				f.unserved = make([]uint64, n)
+				for i := range f.unserved {
+					f.unserved[i] = d.uvarint()
+				}
+			} else if n > 0 {
+				d.err = errFrame
+			}
+		}
 	case frameSync:
 		f.seq = d.uvarint()
 		f.rev = d.uvarint()

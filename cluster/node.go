@@ -261,10 +261,18 @@ type Stats struct {
 	RoutesTotal int    // remote routes known (node, filter pairs)
 	Peers       int    // other live members
 	Adopted     int    // sessions of dead members this node queues for, routed
+	// SharedRepicked counts the shared groups of QoS 1/2 messages published
+	// here that the node picked for them could not serve (its members had
+	// just left) and that were given to another node.
+	SharedRepicked uint64
+	// SharedLost counts those for which no other node was left: the group
+	// missed the message.
+	SharedLost uint64
 }
 
 type counters struct {
 	forwarded, received, dropped, refused, etcdWrites atomic.Uint64
+	sharedRepicked, sharedLost                        atomic.Uint64
 }
 
 // Stats returns the node's counters.
@@ -275,6 +283,9 @@ func (n *Node) Stats() Stats {
 		Dropped:    n.stats.dropped.Load(),
 		Refused:    n.stats.refused.Load(),
 		EtcdWrites: n.stats.etcdWrites.Load(),
+
+		SharedRepicked: n.stats.sharedRepicked.Load(),
+		SharedLost:     n.stats.sharedLost.Load(),
 	}
 	n.rmu.Lock()
 	for _, lr := range n.local {

@@ -41,6 +41,10 @@ type request struct {
 	f         frame
 	done      chan error
 	abandoned atomic.Bool // the waiter gave up: do not send
+	// unserved is the ack's list of the message's shared groups that the
+	// other node had no member of (indices into f.msg.SharedGroups);
+	// written before done receives, read after.
+	unserved []uint64
 }
 
 // peer is this node's outbound link to another member: a queue of frames,
@@ -303,6 +307,7 @@ func (p *peer) readAcks(nc net.Conn) error {
 		if req == nil {
 			continue
 		}
+		req.unserved = f.unserved
 		if f.code != 0 {
 			req.finish(packets.ReasonCode(f.code))
 		} else {

@@ -125,6 +125,13 @@ func (n *Node) serveLink(nc net.Conn) error {
 
 func (l *inLink) work(ctx context.Context, ch <-chan frame) {
 	for f := range ch {
+		var unserved []uint64
+		if f.wantAck && len(f.msg.SharedGroups) > 0 {
+			// QoS 1/2: a group this node cannot serve goes back to the
+			// sender, which gives it to another node. QoS 0 is best
+			// effort: the group misses it.
+			f.msg.SharedGroups, unserved = l.n.servable(f.msg.SharedGroups)
+		}
 		err := l.n.inject(ctx, f.msg)
 		if !f.wantAck {
 			continue
@@ -136,7 +143,7 @@ func (l *inLink) work(ctx context.Context, ch <-chan frame) {
 				code = byte(packets.UnspecifiedError)
 			}
 		}
-		l.ack(ctx, frame{kind: frameAck, seq: f.seq, code: code})
+		l.ack(ctx, frame{kind: frameAck, seq: f.seq, code: code, unserved: unserved})
 	}
 }
 

@@ -3,6 +3,11 @@ package cluster
 import (
 	"fmt"
 	"testing"
+	"time"
+
+	"github.com/eclipse/paho.golang/paho"
+
+	"github.com/ternmq/broker/topics"
 )
 
 func TestSharedGroupExactlyOnceCluster(t *testing.T) {
@@ -71,4 +76,92 @@ func TestSharedGroupExactlyOnceCluster(t *testing.T) {
 	if got := len(obs.received()); got != 600 {
 		t.Errorf("plain subscriber got %d, want 600", got)
 	}
+}
+
+func TestSharedGroupMemberGoneRoutePresent(t *testing.T) {
+	// A node picked for a shared group whose members have just left (its
+	// route is still in etcd: held here for the test, RouteGrace in
+	// production) gives the group back in its ack, and the publisher's
+	// node gives it to another node with members, before the PUBACK: the
+	// group gets every QoS 1/2 message once [MQTT-4.8.2]. Before, the
+	// messages picked for that node were lost for the group (about half).
+	for _, qos := range []byte{1, 2} {
+		t.Run(fmt.Sprint("QoS ", qos), func(t *testing.T) {
+			tc := newCluster(t, 3)
+			a, b, c := tc.nodes[0], tc.nodes[1], tc.nodes[2]
+			b.n.rmu.Lock()
+			b.n.cfg.RouteGrace = time.Hour // b's routes outlive their subscribers
+			b.n.rmu.Unlock()
+
+			gone, _ := dial(t, b.addr, "gone", nil)
+			gone.subscribe("$share/g/rp/#", qos)
+			stays, _ := dial(t, c.addr, "stays", nil)
+			stays.subscribe("$share/g/rp/#", qos)
+			stays.subscribe("rp-end", 1)
+			obs, _ := dial(t, b.addr, "obs", nil) // b stays a target of every message
+			obs.subscribe("rp/t", qos)
+			checkFor(t, 5*time.Second, func() error {
+				if got := routedTo(a.n, "rp/t", "g"); len(got) != 2 {
+					return fmt.Errorf("group routed to %v on the publisher's node, want n1 and n2", got)
+				}
+				return nil
+			})
+			if err := gone.Disconnect(&paho.Disconnect{}); err != nil {
+				t.Fatal(err)
+			}
+			checkFor(t, 5*time.Second, func() error {
+				if b.n.hasLocal("$share/g/rp/#") {
+					return fmt.Errorf("n1 still counts the member")
+				}
+				return nil
+			})
+			if got := routedTo(a.n, "rp/t", "g"); len(got) != 2 {
+				t.Fatalf("group routed to %v, want the route of n1 still there", got)
+			}
+
+			pub, _ := dial(t, a.addr, "pub", nil)
+			const n = 40
+			for i := range n {
+				pub.publish("rp/t", fmt.Sprint(i), qos, false)
+			}
+			pub.publish("rp-end", "end", 1, false)
+			got := map[string]int{}
+			for _, p := range stays.until("rp-end", "end") {
+				got[string(p.Payload)]++
+			}
+			if len(got) != n {
+				t.Errorf("the member on n2 got %d of %d messages", len(got), n)
+			}
+			for k, v := range got {
+				if v != 1 {
+					t.Errorf("message %s delivered %d times to the group", k, v)
+				}
+			}
+			if got := len(obs.waitFor(n)); got != n {
+				t.Errorf("plain subscriber on n1 got %d, want %d", got, n)
+			}
+			st := a.n.Stats()
+			t.Logf("given to another node: %d, lost: %d", st.SharedRepicked, st.SharedLost)
+			if st.SharedRepicked == 0 || st.SharedLost != 0 {
+				t.Errorf("Stats: %d groups given to another node, %d lost; want some, 0", st.SharedRepicked, st.SharedLost)
+			}
+		})
+	}
+}
+
+// routedTo returns the nodes n has a route to for shared group name on a
+// filter matching topic.
+func routedTo(n *Node, topic, name string) []string {
+	var ms topics.Matches[string, struct{}]
+	n.remote.Match([]byte(topic), &ms)
+	var out []string
+	for _, g := range ms.Groups {
+		if g.Name != name {
+			continue
+		}
+		for _, e := range g.Members() {
+			out = append(out, e.Key)
+		}
+	}
+	return out
 }
