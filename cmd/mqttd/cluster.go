@@ -44,6 +44,7 @@ func openCluster(cfg *config.Config, logger *slog.Logger) (*cluster.Node, error)
 		StoragePrefix:  cfg.Storage.Etcd.Prefix,
 		LeaseTTL:       cl.LeaseTTL,
 		ForwardTimeout: cl.ForwardTimeout,
+		StatsInterval:  cl.StatsInterval,
 		Logger:         logger,
 	})
 	if err != nil {

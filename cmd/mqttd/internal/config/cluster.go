@@ -38,6 +38,11 @@ type Cluster struct {
 	// ForwardTimeout bounds the wait of a QoS 1/2 publish for the other
 	// nodes (default 5s).
 	ForwardTimeout time.Duration `yaml:"forward_timeout"`
+	// StatsInterval is how often the node puts its broker's counters in
+	// etcd and sums every node's for the $SYS/broker/cluster/ topics
+	// (default 10s: cluster.DefaultStatsInterval); a negative duration,
+	// e.g. -1s, turns those sums off.
+	StatsInterval time.Duration `yaml:"stats_interval"`
 	// Etcd is where members and routes are kept; default: storage.etcd's
 	// endpoints and credentials, with prefix <storage prefix>cluster/.
 	Etcd *Etcd `yaml:"etcd"`

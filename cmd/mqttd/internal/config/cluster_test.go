@@ -36,13 +36,22 @@ func TestParseCluster(t *testing.T) {
   advertise: "10.0.0.2:7946"
   lease_ttl: 4s
   forward_timeout: 2s
+  stats_interval: 30s
   link_tls: {cert: n.pem, key: n.key, client_ca: ca.pem}
   etcd: {endpoints: ["http://10.0.0.9:2379"], prefix: /c/, dial_timeout: 1s}
 `,
 			&Cluster{Enabled: true, NodeID: "b", LinkAddress: "0.0.0.0:7946", Advertise: "10.0.0.2:7946",
-				LeaseTTL: 4 * time.Second, ForwardTimeout: 2 * time.Second,
+				LeaseTTL: 4 * time.Second, ForwardTimeout: 2 * time.Second, StatsInterval: 30 * time.Second,
 				LinkTLS: &TLS{Cert: "n.pem", Key: "n.key", ClientCA: "ca.pem"},
 				Etcd:    &Etcd{Endpoints: []string{"http://10.0.0.9:2379"}, Prefix: "/c/", DialTimeout: time.Second}},
+		},
+		{
+			"cluster-wide $SYS sums off",
+			clusterHead + "cluster:\n  enabled: true\n  node_id: a\n  link_address: \"10.0.0.1:7946\"\n  stats_interval: -1s\n",
+			&Cluster{Enabled: true, NodeID: "a", LinkAddress: "10.0.0.1:7946", StatsInterval: -time.Second, Etcd: &Etcd{
+				Endpoints: []string{"http://10.0.0.5:2379"}, Username: "u", Password: "p",
+				DialTimeout: 5 * time.Second, Prefix: "/tern/cluster/",
+			}},
 		},
 		{"disabled: not checked", clusterHead + "cluster: {enabled: false}\n", &Cluster{}},
 	}
