@@ -4,18 +4,12 @@ import (
 	"context"
 	"errors"
 	"net/url"
-	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/ternmq/broker"
-	"github.com/ternmq/broker/packets"
-	"github.com/ternmq/broker/storage"
-	"github.com/ternmq/broker/topics"
 )
 
 // Persistent sessions of a dead node. The broker holds a session only
@@ -24,47 +18,24 @@ import (
 // nothing would queue for those sessions until their clients reconnect
 // somewhere. So each node records the persistent sessions it holds under
 // held/<client> (value: the node id, no lease), and when a member leaves,
-// the live member with the smallest id adopts the sessions it held: it
-// reads their subscriptions from the shared store, routes their filters
-// to itself and appends every matching QoS 1/2 message to their stored
-// queues, where the node the client comes back to finds them. An adopted
-// session is let go as soon as its client connects anywhere (its claim).
+// the live member with the smallest id adopts the sessions it held: its
+// broker loads each one (Broker.AdoptSession) and from then on holds it
+// like its own disconnected sessions, with its rules, queue limits and
+// expiry timer; the node routes it like the sessions a restarted node
+// finds in its broker (hold). An adopted session is let go as soon as its
+// client connects anywhere: the broker drops it on the claim, and the
+// node reconciles its routes away (sessions.go).
 //
 // A node that restarts with the id it had finds the sessions it held in
 // the broker (which restores every stored session at New) and routes
 // them again.
 //
-// Limits: adopted sessions do not expire (their expiry needs the broker's
-// timers); a message appended in the moment between a client's claim and
-// the adopter seeing it stays queued until the client's next reconnect.
+// Limit: a message queued in the moment between a client's claim and the
+// adopter's broker dropping the session stays in the stored queue until
+// the client's next reconnect.
 
 // heldKey returns the key recording who holds clientID's session.
 func (n *Node) heldKey(clientID string) string { return n.key("held/", url.PathEscape(clientID)) }
-
-// orphanRef is the pseudo client id an adopted session counts its routes
-// under (no MQTT client id can contain NUL).
-func orphanRef(clientID string) string { return "\x00orphan/" + clientID }
-
-// orphan is an adopted session.
-type orphan struct {
-	subs   []storage.Subscription
-	queued int
-	routed bool // its routes are committed and applied by the members
-	// expires is when the session expires; zero: never. The adopter is
-	// the only node that holds it, so it expires once, here.
-	expires time.Time
-}
-
-// orphans holds the adopted sessions of this node.
-type orphans struct {
-	mu   sync.Mutex
-	byID map[string]*orphan
-	trie *topics.Trie[string, storage.Subscription]
-	n    atomic.Int64 // len(byID), read without mu on every publish
-}
-
-// maxOrphanQueue bounds what is appended for one adopted session.
-const maxOrphanQueue = 10000
 
 // markHeld records that this node holds clientID's persistent session.
 func (n *Node) markHeld(clientID string) {
@@ -156,10 +127,7 @@ func (n *Node) rehold(ctx context.Context) {
 	for _, id := range n.b.Sessions() {
 		switch holder, ok := holders[id]; {
 		case holder == n.cfg.NodeID:
-			n.rmu.Lock()
-			n.held[id] = struct{}{}
-			n.rmu.Unlock()
-			n.reconcile(id)
+			n.hold(id)
 		case ok:
 			if n.b.ReleaseSession(id) == nil {
 				released++
@@ -231,211 +199,27 @@ func (n *Node) adoptFrom(dead string) {
 	}
 }
 
-// adopt routes an orphaned session's filters here and queues for it.
+// adopt makes this node hold a dead member's session, whose held/ record
+// names this node already: its broker loads it, and it is routed as the
+// sessions a restarted node holds.
 func (n *Node) adopt(ctx context.Context, id string) error {
-	if _, held := n.b.Session(id); held {
-		n.rmu.Lock()
-		n.held[id] = struct{}{}
-		n.rmu.Unlock()
-		n.reconcile(id) // a restored copy: the broker queues for it
-		return nil
-	}
-	subs, err := n.store.Subscriptions().ForClient(ctx, id)
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+	err := n.b.AdoptSession(ctx, id)
+	if err != nil && !errors.Is(err, broker.ErrNoSuchClient) {
 		return err
 	}
-	o := &orphan{subs: subs}
-	st, err := n.store.Sessions().Get(ctx, id)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil // expired or removed meanwhile
-	}
-	if err != nil {
-		return err
-	}
-	if st.ExpiryInterval != 0xFFFFFFFF {
-		from := st.DisconnectedAt
-		if from.IsZero() { // connected when its node died
-			from = time.Now()
-		}
-		o.expires = from.Add(time.Duration(st.ExpiryInterval) * time.Second)
-	}
-	n.orph.mu.Lock()
-	if n.orph.byID[id] != nil {
-		n.orph.mu.Unlock()
-		return nil
-	}
-	n.orph.byID[id] = o
-	n.orph.n.Store(int64(len(n.orph.byID)))
-	for _, s := range subs {
-		n.orph.trie.Subscribe(s.Filter, id, s)
-	}
-	n.orph.mu.Unlock()
+	n.hold(id) // without a session (it expired meanwhile): forgets held/<id>
 	n.rmu.Lock()
-	n.held[id] = struct{}{}
-	ref := orphanRef(id)
-	for _, s := range subs {
-		n.routeLocked(s.Filter).sessions[ref] = struct{}{}
+	if st, ok := n.b.Session(id); ok && !st.Connected { // under rmu, as in reconcile
+		n.adopted[id] = struct{}{}
 	}
 	n.rmu.Unlock()
-	for _, s := range subs {
-		if err := n.ensureRoute(ctx, s.Filter); err != nil {
-			return err
-		}
-	}
-	n.orph.mu.Lock()
-	o.routed = true
-	n.orph.mu.Unlock()
 	return nil
 }
 
-// expireOrphans removes the adopted sessions whose expiry passed, with
-// their stored state, as the broker would have [MQTT-3.1.2-23].
-func (n *Node) expireOrphans() {
-	now := time.Now()
-	var ids []string
-	n.orph.mu.Lock()
-	for id, o := range n.orph.byID {
-		if !o.expires.IsZero() && now.After(o.expires) {
-			ids = append(ids, id)
-		}
-	}
-	n.orph.mu.Unlock()
-	for _, id := range ids {
-		n.releaseOrphan(id)
-		ctx, cancel := context.WithTimeout(n.ctx, n.cfg.EtcdTimeout)
-		st := n.store
-		err := errors.Join(st.Sessions().Delete(ctx, id), st.Subscriptions().RemoveAll(ctx, id), st.Queues().Clear(ctx, id))
-		_ = st.Wills().Delete(ctx, id) // usually none
-		cancel()
-		if err != nil && !errors.Is(err, storage.ErrNotFound) {
-			n.log.Warn("expiring an adopted session", "client", id, "err", err)
-		}
-		n.rmu.Lock()
-		n.held[id] = struct{}{}
-		n.rmu.Unlock()
-		n.unmarkHeld(id)
-		n.log.Info("adopted session expired", "client", id)
-	}
-}
-
-// release lets an adopted session go: its client connected somewhere.
-func (n *Node) releaseOrphan(id string) {
-	n.orph.mu.Lock()
-	o := n.orph.byID[id]
-	delete(n.orph.byID, id)
-	n.orph.n.Store(int64(len(n.orph.byID)))
-	if o != nil {
-		for _, s := range o.subs {
-			n.orph.trie.Unsubscribe(s.Filter, id)
-		}
-	}
-	n.orph.mu.Unlock()
-	if o == nil {
-		return
-	}
+// hold routes a session of the broker that held/ says this node holds.
+func (n *Node) hold(id string) {
 	n.rmu.Lock()
-	ref := orphanRef(id)
-	for _, s := range o.subs {
-		if lr := n.local[s.Filter]; lr != nil {
-			n.unrefLocked(lr, ref)
-		}
-	}
-	delete(n.held, id) // the new holder wrote held/<id> already
+	n.held[id] = struct{}{} // recorded already: reconcile writes nothing
 	n.rmu.Unlock()
-}
-
-// queueForOrphans appends m to the stored queue of every adopted session
-// with a matching subscription, before the publisher is acknowledged.
-func (n *Node) queueForOrphans(m *broker.Message) error {
-	if m.QoS == 0 || n.orph.n.Load() == 0 {
-		return nil // QoS 0 is not queued for offline sessions
-	}
-	n.orph.mu.Lock()
-	if len(n.orph.byID) == 0 {
-		n.orph.mu.Unlock()
-		return nil
-	}
-	var ms topics.Matches[string, storage.Subscription]
-	n.orph.trie.Match([]byte(m.Topic), &ms)
-	type target struct {
-		id  string
-		qos byte
-		ret bool
-	}
-	var ts []target
-	for _, e := range ms.Subs {
-		q := min(m.QoS, e.Value.QoS)
-		if i := slices.IndexFunc(ts, func(t target) bool { return t.id == e.Key }); i >= 0 {
-			ts[i].qos = max(ts[i].qos, q)
-			continue
-		}
-		if o := n.orph.byID[e.Key]; o != nil && o.queued < maxOrphanQueue && q > 0 {
-			o.queued++
-			ts = append(ts, target{e.Key, q, e.Value.RetainAsPublished && m.Retain})
-		}
-	}
-	for _, g := range ms.Groups {
-		if m.SharedGroups != nil && !slices.Contains(m.SharedGroups, "$share/"+g.Name+"/"+g.Filter) {
-			continue // another node serves this group
-		}
-		if mem := g.Members(); len(mem) > 0 {
-			e := mem[g.Next()%uint32(len(mem))]
-			if q := min(m.QoS, e.Value.QoS); q > 0 {
-				ts = append(ts, target{e.Key, q, false})
-			}
-		}
-	}
-	n.orph.mu.Unlock()
-	if len(ts) == 0 {
-		return nil
-	}
-	sm := storedMessage(m)
-	ctx, cancel := context.WithTimeout(n.ctx, n.cfg.EtcdTimeout)
-	defer cancel()
-	for _, t := range ts {
-		c := *sm
-		c.QoS, c.Retain = t.qos, t.ret
-		if _, err := n.store.Queues().Append(ctx, t.id, &c); err != nil {
-			n.log.Error("queueing for an adopted session", "client", t.id, "err", err)
-			return notAccepted(packets.ImplementationSpecificError)
-		}
-	}
-	return nil
-}
-
-// storedMessage is m in the stored form the broker reads back.
-func storedMessage(m *broker.Message) *storage.Message {
-	sm := &storage.Message{Topic: m.Topic, Payload: m.Payload, QoS: m.QoS, Retain: m.Retain}
-	if m.Expiry > 0 {
-		sm.Expiry = time.Now().Add(m.Expiry)
-	}
-	var p packets.Properties
-	if m.PayloadUTF8 {
-		p.PayloadFormat = 1
-		p.Present.Add(packets.PropPayloadFormat)
-	}
-	if m.ContentType != "" {
-		p.ContentType = []byte(m.ContentType)
-		p.Present.Add(packets.PropContentType)
-	}
-	if m.ResponseTopic != "" {
-		p.ResponseTopic = []byte(m.ResponseTopic)
-		p.Present.Add(packets.PropResponseTopic)
-	}
-	if m.CorrelationData != nil {
-		p.CorrelationData = m.CorrelationData
-		p.Present.Add(packets.PropCorrelationData)
-	}
-	for _, u := range m.UserProperties {
-		p.User = append(p.User, packets.UserProperty{Key: []byte(u.Key), Value: []byte(u.Value)})
-	}
-	if len(p.User) > 0 {
-		p.Present.Add(packets.PropUserProperty)
-	}
-	if p.Present != 0 {
-		if b, err := p.Append(nil, packets.PUBLISH); err == nil {
-			sm.Properties = b
-		}
-	}
-	return sm
+	n.reconcile(id)
 }

@@ -71,7 +71,7 @@ func (n *Node) OnPublish(c *broker.ClientInfo, m *broker.Message) error {
 		return nil
 	}
 	if n.injected(c, m) {
-		return n.queueForOrphans(m)
+		return nil
 	}
 	// m.ClientID is the publisher's (the client a host publish was made
 	// for, if any): it travels with the message, so that the receiving
@@ -81,9 +81,6 @@ func (n *Node) OnPublish(c *broker.ClientInfo, m *broker.Message) error {
 	targets, local := n.plan(&fm)
 	if local != nil {
 		m.SharedGroups = local
-	}
-	if err := n.queueForOrphans(m); err != nil {
-		return err
 	}
 	if len(targets) == 0 {
 		return nil

@@ -17,7 +17,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/ternmq/broker"
-	"github.com/ternmq/broker/storage"
 	"github.com/ternmq/broker/storage/etcd"
 	"github.com/ternmq/broker/topics"
 )
@@ -48,15 +47,15 @@ type Node struct {
 
 	lease atomic.Int64 // clientv3.LeaseID of the node's registration
 
-	rmu      sync.Mutex                     // guards local, sessSubs, dirty
+	rmu      sync.Mutex                     // guards local, sessSubs, dirty, held, adopted
 	local    map[string]*localRoute         // this node's routes by filter
 	lshared  *topics.Trie[string, struct{}] // the shared filters of local (key ""), to match
 	sessSubs map[string]map[string]struct{}
 	dirty    map[string]int      // client ids to reconcile, with checks left
 	held     map[string]struct{} // persistent sessions recorded under held/ (adopt.go)
+	adopted  map[string]struct{} // sessions adopted from dead members, their clients not back yet
 
-	store *etcd.Store // the shared store, to queue for adopted sessions
-	orph  orphans
+	store *etcd.Store // the shared store (wills of dead members' clients)
 
 	remMu     sync.Mutex                     // guards remoteSet
 	remoteSet map[string]map[string]struct{} // node → filters, mirrored in remote
@@ -94,7 +93,7 @@ func New(cfg Config) (*Node, error) {
 		sessSubs:  make(map[string]map[string]struct{}),
 		dirty:     make(map[string]int),
 		held:      make(map[string]struct{}),
-		orph:      orphans{byID: make(map[string]*orphan), trie: topics.NewTrie[string, storage.Subscription]()},
+		adopted:   make(map[string]struct{}),
 		remoteSet: make(map[string]map[string]struct{}),
 		remote:    topics.NewTrie[string, struct{}](),
 		revCh:     make(chan struct{}),
@@ -260,7 +259,7 @@ type Stats struct {
 	RoutesLocal int    // filters this node has a route for
 	RoutesTotal int    // remote routes known (node, filter pairs)
 	Peers       int    // other live members
-	Adopted     int    // sessions of dead members this node queues for, routed
+	Adopted     int    // sessions of dead members this node holds, routed, their clients not back yet
 	// SharedRepicked counts the shared groups of QoS 1/2 messages published
 	// here that the node picked for them could not serve (its members had
 	// just left) and that were given to another node.
@@ -293,6 +292,7 @@ func (n *Node) Stats() Stats {
 			st.RoutesLocal++
 		}
 	}
+	st.Adopted = len(n.adopted)
 	n.rmu.Unlock()
 	n.remMu.Lock()
 	for _, fs := range n.remoteSet {
@@ -302,13 +302,6 @@ func (n *Node) Stats() Stats {
 	n.pmu.Lock()
 	st.Peers = len(n.peers)
 	n.pmu.Unlock()
-	n.orph.mu.Lock()
-	for _, o := range n.orph.byID {
-		if o.routed {
-			st.Adopted++
-		}
-	}
-	n.orph.mu.Unlock()
 	return st
 }
 

@@ -154,7 +154,6 @@ func (n *Node) sweepLoop() {
 		}
 		n.sweepDirty()
 		n.sweepRoutes()
-		n.expireOrphans()
 	}
 }
 

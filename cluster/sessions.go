@@ -111,7 +111,6 @@ func (n *Node) OnConnect(c *broker.ClientInfo) error {
 	if !n.running.Load() {
 		return nil
 	}
-	n.releaseOrphan(c.ID) // before the broker loads what was queued for it
 	if c.CleanStart {
 		return nil
 	}
@@ -179,6 +178,9 @@ func (n *Node) reconcile(id string) {
 		for _, s := range st.Subscriptions {
 			want[s.Filter] = struct{}{}
 		}
+	}
+	if !ok || st.Connected {
+		delete(n.adopted, id) // its client came back, or it ended
 	}
 	have := n.sessSubs[id]
 	for f := range have {
@@ -254,7 +256,6 @@ func (n *Node) watchClaims() {
 			for _, ev := range resp.Events {
 				if id, err := url.PathUnescape(strings.TrimPrefix(string(ev.Kv.Key), prefix)); err == nil {
 					n.markDirty(id)
-					n.releaseOrphan(id)
 				}
 			}
 		}
