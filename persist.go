@@ -334,7 +334,15 @@ func (b *Broker) restoreQueue(ctx context.Context, s *session) error {
 
 // restoreWills publishes the wills of clients that were connected when the
 // broker stopped without tearing them down (a crash): their connections
-// ended abnormally [MQTT-3.1.2-8].
+// ended abnormally [MQTT-3.1.2-8]. A will with a Will Delay Interval whose
+// client's persistent session was restored waits, as at a disconnection
+// [MQTT-3.1.3-9]: it is published when the delay ends or when the session
+// expires, whichever comes first, and not at all if the client resumes
+// the session before. The delay counts from this start, not from the
+// crash, whose time is not stored: the will goes out as much later as the
+// broker was down. It stays stored while it waits, so that
+// another crash still finds it. A will with a delay and no restored
+// session (it ended with the connection) is published now.
 func (b *Broker) restoreWills(ctx context.Context) error {
 	type pending struct {
 		id string
@@ -351,13 +359,39 @@ func (b *Broker) restoreWills(ctx context.Context) error {
 	for _, p := range all {
 		if m := fromStored(&p.w.Message); m != nil {
 			m.Origin = p.id
-			b.publishWill(&will{msg: m, info: ClientInfo{ID: p.id, Listener: "restored"}})
+			w := &will{msg: m, delay: p.w.Delay, info: ClientInfo{ID: p.id, Listener: "restored"}}
+			if w.delay > 0 && b.delayRestoredWill(p.id, w) {
+				continue
+			}
+			b.publishWill(w)
 		}
 		if err := b.store.Wills().Delete(ctx, p.id); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// delayRestoredWill gives w to the restored, disconnected session of id,
+// whose will it becomes as if its connection had just ended (see
+// conn.teardown): fireWill publishes it when its delay ends, expire when
+// the session does, and a CONNECT resuming the session drops it. It
+// reports false when id has no such session here.
+func (b *Broker) delayRestoredWill(id string, w *will) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.sessions[id]
+	if s == nil || b.closing {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn != nil || s.ended || s.will != nil {
+		return false
+	}
+	s.will = w
+	s.willTimer = b.clock.AfterFunc(time.Duration(w.delay)*time.Second, s.fireWill)
+	return true
 }
 
 // storeWill records a connected client's will.
