@@ -67,15 +67,21 @@ func (b *Broker) publishWill(w *will) {
 	}
 }
 
-// fireWill publishes a delayed will when its delay ends.
+// fireWill publishes a delayed will when its delay ends. The stored will
+// is deleted only if the session still stands: one a clean start
+// discarded meanwhile leaves the store to the new connection, whose will
+// is stored under the same client identifier.
 func (s *session) fireWill() {
 	s.mu.Lock()
 	w := s.will
 	s.will = nil
 	s.willTimer = nil
+	ended := s.ended
 	s.mu.Unlock()
 	if w != nil {
 		s.b.publishWill(w)
-		s.b.forgetWill(s.id)
+		if !ended {
+			s.b.forgetWill(s.id)
+		}
 	}
 }

@@ -146,3 +146,48 @@ func TestRestoredWillWaitsForItsDelay(t *testing.T) {
 		})
 	}
 }
+
+// TestDelayedWillKeepsNewConnectionsWill: a delayed will whose session a
+// clean start discarded still goes out when its delay ends, and leaves
+// the new connection's stored will alone (before, it deleted it: a crash
+// afterwards lost the new connection's will).
+func TestDelayedWillKeepsNewConnectionsWill(t *testing.T) {
+	ctx := context.Background()
+	st := memory.New()
+	clk := brokertest.NewClock()
+	rec := &willRecorder{}
+	_, addr := startBroker(t, broker.WithStorage(st), broker.WithClock(clk), broker.WithHooks(rec))
+	withWill := func(clean bool, payload string, delay uint32) *packets.Connect {
+		p := connect5("dev", clean)
+		withExpiry(&p.Properties, 300)
+		p.WillFlag, p.WillQoS, p.WillTopic, p.WillPayload = true, 1, []byte("wills/dev"), []byte(payload)
+		p.WillProperties.WillDelay = delay
+		p.WillProperties.Present.Add(packets.PropWillDelay)
+		return p
+	}
+	old := dialRaw(t, addr)
+	old.connect(withWill(false, "old", 30), packets.Success)
+	_ = old.NC.Close() // abnormally: the will waits for its delay
+	checkFor(t, 5*time.Second, func() error {
+		if clk.Pending() < 2 { // the session's expiry and the will's delay
+			return errors.New("the will delay has not started")
+		}
+		return nil
+	})
+	fresh := dialRaw(t, addr)
+	fresh.connect(withWill(true, "new", 0), packets.Success)
+	clk.Advance(30 * time.Second)
+	checkFor(t, 5*time.Second, func() error {
+		if rec.count() != 1 {
+			return errors.New("the old will was not published")
+		}
+		return nil
+	})
+	w, err := st.Wills().Get(ctx, "dev")
+	if err != nil {
+		t.Fatalf("the new connection's will is not stored: %v", err)
+	}
+	if string(w.Payload) != "new" {
+		t.Errorf("stored will %q, want the new connection's", w.Payload)
+	}
+}
