@@ -22,7 +22,7 @@
 //	nodes/<id>             a member: {id, addr, version, started, broker}, under the node's lease
 //	routes/<id>/<filter>   node <id> has subscribers for <filter>, under its lease
 //	held/<client>          the node holding the client's persistent session (no lease)
-//	brokers/<id>           the broker instance node <id> registered last (no lease)
+//	brokers/<id>           node <id>'s broker instances whose wills are not all published, the current last (no lease)
 //	stats/<id>             node <id>'s broker counters, for $SYS/broker/cluster/, under its lease
 //
 // and the node watches storage/etcd's client claims (owners/<client>

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,14 +27,15 @@ type Member struct {
 
 // register grants the node's lease and puts its member key under it, then
 // keeps the lease alive until Close, registering again (new lease, member
-// key and every route) if etcd lost it.
-func (n *Node) register(ctx context.Context) error {
+// key and every route) if etcd lost it. brokers is the value of
+// brokerKey (see grantAndPut).
+func (n *Node) register(ctx context.Context, brokers string) error {
 	// A node restarted right after a crash finds its previous
 	// registration alive until that lease expires: wait for it (at most
 	// LeaseTTL and a second, within ctx).
 	deadline := time.Now().Add(n.cfg.LeaseTTL + time.Second)
 	for {
-		err := n.grantAndPut(ctx)
+		err := n.grantAndPut(ctx, brokers)
 		if err == nil {
 			break
 		}
@@ -50,30 +52,102 @@ func (n *Node) register(ctx context.Context) error {
 	return nil
 }
 
-// brokerKey records, without a lease, the broker instance this node
-// registered last: after a crash, the next instance publishes the wills
-// of that one's clients (wills.go).
+// brokerKey records, without a lease, the broker instances of this node
+// whose clients' wills may still be unpublished, oldest first, the one
+// registered last at the end: a JSON list of broker.Broker.ID values. A
+// start publishes the wills of the instances it finds there (wills.go)
+// and takes each out once all of its wills are done, so that an instance
+// whose next one crashed too before publishing them is still listed at
+// the start after. A bare id, as the previous version wrote it, reads as
+// a list of one.
 func (n *Node) brokerKey() string { return n.key("brokers/", n.cfg.NodeID) }
 
-// previousBroker returns the broker instance this node registered last
-// ("" the first time).
-func (n *Node) previousBroker(ctx context.Context) (string, error) {
+// maxBrokers bounds the list of brokerKey: the wills of an instance older
+// than the 16 last ones are left to a broker built without
+// WithoutWillRestore.
+const maxBrokers = 16
+
+// previousBrokers returns the broker instances of this node brokerKey
+// lists (none the first time).
+func (n *Node) previousBrokers(ctx context.Context) ([]string, error) {
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.EtcdTimeout)
 	defer cancel()
 	resp, err := n.cli.Get(ctx, n.brokerKey())
 	if err != nil {
-		return "", fmt.Errorf("cluster: reading the previous broker instance: %w", err)
+		return nil, fmt.Errorf("cluster: reading the previous broker instances: %w", err)
 	}
 	if len(resp.Kvs) == 0 {
-		return "", nil
+		return nil, nil
 	}
-	return string(resp.Kvs[0].Value), nil
+	return parseBrokers(resp.Kvs[0].Value), nil
+}
+
+// parseBrokers reads the value of brokerKey.
+func parseBrokers(v []byte) []string {
+	if len(v) == 0 {
+		return nil
+	}
+	if v[0] != '[' {
+		return []string{string(v)} // the previous version's single id
+	}
+	var ids []string
+	if err := json.Unmarshal(v, &ids); err != nil {
+		return nil
+	}
+	return ids
+}
+
+// brokersValue is the value of brokerKey listing prev, then current, the
+// oldest beyond maxBrokers left out.
+func brokersValue(prev []string, current string) string {
+	ids := append(slices.DeleteFunc(slices.Clone(prev), func(id string) bool { return id == current }), current)
+	ids = ids[max(0, len(ids)-maxBrokers):]
+	v, _ := json.Marshal(ids)
+	return string(v)
+}
+
+// forgetBroker takes instance id out of brokerKey: every will of its
+// clients is published (or its client came back). A concurrent change of
+// the key (another instance's) is retried.
+func (n *Node) forgetBroker(id string) {
+	for range 5 {
+		ctx, cancel := context.WithTimeout(n.ctx, n.cfg.EtcdTimeout)
+		resp, err := n.cli.Get(ctx, n.brokerKey())
+		if err != nil || len(resp.Kvs) == 0 {
+			cancel()
+			return
+		}
+		kv := resp.Kvs[0]
+		ids := parseBrokers(kv.Value)
+		if !slices.Contains(ids, id) {
+			cancel()
+			return
+		}
+		v, _ := json.Marshal(slices.DeleteFunc(ids, func(s string) bool { return s == id }))
+		tr, err := n.cli.Txn(ctx).
+			If(clientv3.Compare(clientv3.ModRevision(n.brokerKey()), "=", kv.ModRevision)).
+			Then(clientv3.OpPut(n.brokerKey(), string(v))).
+			Commit()
+		cancel()
+		n.stats.etcdWrites.Add(1)
+		if err != nil {
+			n.log.Warn("forgetting a previous broker instance", "broker", id, "err", err)
+			return
+		}
+		if tr.Succeeded {
+			return
+		}
+	}
 }
 
 // errIDTaken: another live member registered the same node id.
 var errIDTaken = errors.New("cluster: node id is already a live member")
 
-func (n *Node) grantAndPut(ctx context.Context) error {
+// grantAndPut registers the node under a new lease; brokers, when not
+// empty, is the value brokerKey gets in the same transaction (the first
+// registration: a registration again after a lost lease leaves the key,
+// and the instances still listed, alone).
+func (n *Node) grantAndPut(ctx context.Context, brokers string) error {
 	ttl := int64((n.cfg.LeaseTTL + time.Second - 1) / time.Second)
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.EtcdTimeout)
 	defer cancel()
@@ -90,9 +164,13 @@ func (n *Node) grantAndPut(ctx context.Context) error {
 	// The member key must be ours alone: refuse to join when a live node
 	// already registered the same id.
 	k := n.key("nodes/", n.cfg.NodeID)
+	ops := []clientv3.Op{clientv3.OpPut(k, string(val), clientv3.WithLease(l.ID))}
+	if brokers != "" {
+		ops = append(ops, clientv3.OpPut(n.brokerKey(), brokers))
+	}
 	resp, err := n.cli.Txn(ctx).
 		If(clientv3.Compare(clientv3.CreateRevision(k), "=", 0)).
-		Then(clientv3.OpPut(k, string(val), clientv3.WithLease(l.ID)), clientv3.OpPut(n.brokerKey(), n.b.ID())).
+		Then(ops...).
 		Commit()
 	n.stats.etcdWrites.Add(1)
 	if err != nil {
@@ -121,7 +199,7 @@ func (n *Node) keepAlive() {
 		n.log.Warn("cluster lease lost; registering again", "err", err)
 		n.revoke() // in case it still exists: the member key is under it
 		for backoff := 100 * time.Millisecond; n.ctx.Err() == nil; backoff = min(2*backoff, 2*time.Second) {
-			if err := n.grantAndPut(n.ctx); err == nil {
+			if err := n.grantAndPut(n.ctx, ""); err == nil {
 				n.reputRoutes()
 				break
 			} else {

@@ -115,7 +115,7 @@ func (n *Node) LinkAddr() string { return n.addr }
 // watches them. Call it after broker.New and before b.Start, so that no
 // subscription is taken before the node routes. ctx bounds the start.
 // Build b WithoutWillRestore: the node publishes, after Start, the stored
-// wills of the clients of its previous broker instance only (wills.go),
+// wills of the clients of its previous broker instances only (wills.go),
 // where the broker would publish every will of the shared store, those of
 // clients connected to other nodes too.
 func (n *Node) Start(ctx context.Context, b *broker.Broker) error {
@@ -154,13 +154,13 @@ func (n *Node) Start(ctx context.Context, b *broker.Broker) error {
 	}
 	n.started = time.Now()
 	n.store = etcd.NewFromClient(n.cli, n.cfg.StoragePrefix)
-	prev, err := n.previousBroker(ctx) // before register overwrites it
+	prev, err := n.previousBrokers(ctx) // before register adds this one
 	if err != nil {
 		_ = ln.Close()
 		n.closeClient()
 		return err
 	}
-	if err := n.register(ctx); err != nil {
+	if err := n.register(ctx, brokersValue(prev, b.ID())); err != nil {
 		_ = ln.Close()
 		n.closeClient()
 		return err
@@ -179,11 +179,19 @@ func (n *Node) Start(ctx context.Context, b *broker.Broker) error {
 	}
 	n.running.Store(true)
 	n.rehold(ctx)
-	if prev != "" && prev != b.ID() {
+	for _, id := range prev {
+		if id == b.ID() {
+			continue
+		}
 		// The broker left the stored wills alone (WithoutWillRestore):
-		// those of the clients of this node's previous instance, if it
-		// died with them connected, are published now, once.
-		n.wg.Go(func() { n.publishWillsOf(prev) })
+		// those of the clients of this node's previous instances, if they
+		// died with them connected, are published now, once; an instance
+		// leaves the list when all of its are done.
+		n.wg.Go(func() {
+			if n.publishWillsOf(id) {
+				n.forgetBroker(id)
+			}
+		})
 	}
 	n.wg.Go(n.acceptLoop)
 	n.wg.Go(n.sweepLoop)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -23,9 +25,11 @@ import (
 //
 //   - a member that left: by the node that adopts its sessions (adopt.go),
 //     for the clients whose claim names the member's broker;
-//   - this node's own previous instance (a crash, then a restart): by this
-//     node at Start, for the clients whose claim names the broker it
-//     registered last (brokers/<node id>, kept without a lease).
+//   - this node's own previous instances (a crash, then a restart): by
+//     this node at Start, for the clients whose claim names one of the
+//     instances brokers/<node id> lists (kept without a lease: those
+//     whose wills a start has not all published yet, so that two crashes
+//     in a row leave none behind).
 //
 // An etcd transaction deletes the will if the claim is unchanged, and only
 // the node whose transaction succeeded publishes it [MQTT-3.1.2-8]: when
@@ -48,8 +52,11 @@ func (n *Node) publishWills(m Member) {
 }
 
 // publishWillsOf publishes the stored wills of the clients whose claim
-// names owner, a broker instance that died.
-func (n *Node) publishWillsOf(owner string) {
+// names owner, a broker instance that died, and returns once each is
+// done: published, or left to its client, which came back; those with a
+// Will Delay Interval after it. It reports whether every one is done
+// (false when etcd failed, or the node stopped while a will waited).
+func (n *Node) publishWillsOf(owner string) bool {
 	ctx, cancel := context.WithTimeout(n.ctx, n.cfg.EtcdTimeout)
 	defer cancel()
 	type found struct {
@@ -63,12 +70,16 @@ func (n *Node) publishWillsOf(owner string) {
 	})
 	if err != nil {
 		n.log.Warn("listing the wills of a dead broker's clients", "broker", owner, "err", err)
-		return
+		return false
 	}
+	var ok atomic.Bool
+	ok.Store(true)
+	var wg sync.WaitGroup
 	for _, f := range all {
 		resp, err := n.cli.Get(ctx, n.ownerKey(f.id))
 		if err != nil {
 			n.log.Warn("reading a client claim", "client", f.id, "err", err)
+			ok.Store(false)
 			continue
 		}
 		if len(resp.Kvs) == 0 || string(resp.Kvs[0].Value) != owner {
@@ -85,24 +96,32 @@ func (n *Node) publishWillsOf(owner string) {
 			}
 		}
 		if delay == 0 {
-			n.publishWill(f.id, owner, f.w)
+			if !n.publishWill(f.id, owner, f.w) {
+				ok.Store(false)
+			}
 			continue
 		}
-		n.wg.Go(func() {
+		wg.Go(func() {
 			t := time.NewTimer(delay)
 			defer t.Stop()
 			select {
 			case <-n.ctx.Done():
+				ok.Store(false)
 			case <-t.C:
-				n.publishWill(f.id, owner, f.w)
+				if !n.publishWill(f.id, owner, f.w) {
+					ok.Store(false)
+				}
 			}
 		})
 	}
+	wg.Wait()
+	return ok.Load()
 }
 
 // publishWill takes clientID's will from the store, if its claim still
-// names owner, and publishes it.
-func (n *Node) publishWill(clientID, owner string, w *storage.Will) {
+// names owner, and publishes it. It reports false when etcd failed (the
+// will is still stored: a later try may publish it).
+func (n *Node) publishWill(clientID, owner string, w *storage.Will) bool {
 	ctx, cancel := context.WithTimeout(n.ctx, n.cfg.EtcdTimeout)
 	defer cancel()
 	wk := n.cfg.StoragePrefix + "wills/" + url.PathEscape(clientID)
@@ -113,22 +132,23 @@ func (n *Node) publishWill(clientID, owner string, w *storage.Will) {
 	n.stats.etcdWrites.Add(1)
 	if err != nil {
 		n.log.Warn("taking a will", "client", clientID, "err", err)
-		return
+		return false
 	}
 	if !resp.Succeeded {
-		return // connected again, or already published
+		return true // connected again, or already published
 	}
 	m, err := willMessage(w)
 	if err != nil {
 		n.log.Warn("a stored will cannot be read", "client", clientID, "err", err)
-		return
+		return true
 	}
 	m.ClientID = clientID // its origin, as for a will the broker publishes (No Local, hooks)
 	if _, err := n.b.PublishMessage(n.ctx, m); err != nil {
 		n.log.Warn("publishing the will of a dead broker's client", "client", clientID, "err", err)
-		return
+		return true // taken from the store: not published twice
 	}
 	n.log.Info("published the will of a dead broker's client", "client", clientID, "topic", m.Topic)
+	return true
 }
 
 func (n *Node) ownerKey(clientID string) string {

@@ -159,3 +159,54 @@ func payloads(ms []*paho.Publish) []string {
 	}
 	return out
 }
+
+func TestTwoCrashesInARowPublishEveryWill(t *testing.T) {
+	// A node crashes with a client connected; it restarts, and crashes
+	// again before it published that client's (delayed) will, with another
+	// client connected. The next start publishes both wills, once each
+	// [MQTT-3.1.2-8]: brokers/<id> lists every instance whose wills are not
+	// all published. Before, it named the last instance only, and the
+	// first client's will stayed stored, unpublished.
+	tc := newClusterTTL(t, 1, 2*time.Second)
+	watch, _ := dial(t, tc.nodes[0].addr, "watch", persistent())
+	watch.subscribe("wills/#", 1)
+	_ = watch.Disconnect(&paho.Disconnect{})
+	withWill := func(id string, delay uint32) *paho.Connect {
+		return &paho.Connect{CleanStart: true,
+			WillMessage:    &paho.WillMessage{Topic: "wills/" + id, QoS: 1, Payload: []byte(id)},
+			WillProperties: &paho.WillProperties{WillDelayInterval: paho.Uint32(delay)},
+			Properties:     &paho.ConnectProperties{SessionExpiryInterval: paho.Uint32(300)},
+		}
+	}
+	dial(t, tc.nodes[0].addr, "first", withWill("first", 3))
+	waitClaims(t, tc.nodes[0].n, "first")
+	tc.nodes[0].crashKeepingWills()
+
+	second := tc.start("n0") // its will of first waits 3 s: it crashes before
+	dial(t, second.addr, "second", withWill("second", 0))
+	waitClaims(t, second.n, "second")
+	second.crashKeepingWills()
+
+	third := tc.start("n0")
+	watch, _ = dial(t, third.addr, "watch", persistent())
+	watch.waitFor(2)
+	pub, _ := dial(t, third.addr, "pub", nil)
+	pub.publish("wills/end", "end", 1, false)
+	got := map[string]int{}
+	for _, m := range watch.until("wills/end", "end") {
+		got[string(m.Payload)]++
+	}
+	if got["first"] != 1 || got["second"] != 1 || len(got) != 2 {
+		t.Fatalf("wills published: %v, want first and second once each", got)
+	}
+	checkFor(t, 5*time.Second, func() error { // every will done: the list holds the running instance only
+		ids, err := third.n.previousBrokers(context.Background())
+		if err != nil {
+			return err
+		}
+		if len(ids) != 1 || ids[0] != third.b.ID() {
+			return fmt.Errorf("brokers/n0 lists %v, want only %s", ids, third.b.ID())
+		}
+		return nil
+	})
+}
