@@ -207,6 +207,12 @@ func (n *Node) adopt(ctx context.Context, id string) error {
 	if err != nil && !errors.Is(err, broker.ErrNoSuchClient) {
 		return err
 	}
+	if err == nil && n.claimedByMember(ctx, id) {
+		// Its client came back on a live member before the broker loaded
+		// the session, and the broker saw that claim before holding it:
+		// that member holds it, two copies would queue twice.
+		_ = n.b.ReleaseSession(id)
+	}
 	n.hold(id) // without a session (it expired meanwhile): forgets held/<id>
 	n.rmu.Lock()
 	if st, ok := n.b.Session(id); ok && !st.Connected { // under rmu, as in reconcile
@@ -214,6 +220,22 @@ func (n *Node) adopt(ctx context.Context, id string) error {
 	}
 	n.rmu.Unlock()
 	return nil
+}
+
+// claimedByMember reports whether clientID's claim names the broker of
+// another live member: the client's last CONNECT was there.
+func (n *Node) claimedByMember(ctx context.Context, clientID string) bool {
+	resp, err := n.cli.Get(ctx, n.ownerKey(clientID))
+	if err != nil || len(resp.Kvs) == 0 {
+		return false // adopt: a duplicate is better than a session nobody queues for
+	}
+	owner := string(resp.Kvs[0].Value)
+	for _, m := range n.Members() {
+		if m.Broker == owner {
+			return true
+		}
+	}
+	return false
 }
 
 // hold routes a session of the broker that held/ says this node holds.

@@ -158,3 +158,58 @@ func subscribe(t *testing.T, c *client, s *paho.Subscribe) {
 		}
 	}
 }
+
+func TestAdoptionLeavesSessionsClaimedByLiveMembers(t *testing.T) {
+	// A client that comes back on a live member just before the adoption
+	// claims there and, a moment later, has that member write held/: an
+	// adopter that took held/ in between loads a copy after its broker saw
+	// the claim, which therefore does not make it drop the copy. The
+	// adopter checks the claim and lets the copy go; without the check,
+	// two nodes held (and queued for) the session. The test makes the race
+	// certain by writing held/ back to the dead node.
+	tc := newClusterTTL(t, 3, 2*time.Second)
+	y, _ := dial(t, tc.nodes[2].addr, "y", persistent())
+	y.subscribe("cl/#", 1)
+	tc.nodes[2].crash()
+	y2, ack := dial(t, tc.nodes[1].addr, "y", persistent())
+	if !ack.SessionPresent {
+		t.Fatal("session not resumed")
+	}
+	cli, k := tc.nodes[0].n.cli, tc.nodes[0].n.heldKey("y")
+	held := func() string {
+		resp, err := cli.Get(context.Background(), k)
+		if err != nil || len(resp.Kvs) == 0 {
+			return ""
+		}
+		return string(resp.Kvs[0].Value)
+	}
+	checkFor(t, 5*time.Second, func() error {
+		if h := held(); h != tc.nodes[1].id {
+			return fmt.Errorf("held/y is %q", h)
+		}
+		return nil
+	})
+	if err := y2.Disconnect(&paho.Disconnect{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.Put(context.Background(), k, tc.nodes[2].id); err != nil { // the race, made certain
+		t.Fatal(err)
+	}
+	checkFor(t, 10*time.Second, func() error {
+		// node 0 takes the record (n2 → n0), loads the session, sees the
+		// claim and lets both go.
+		if h := held(); h == tc.nodes[2].id || h == tc.nodes[0].id {
+			return fmt.Errorf("held/y is %q", h)
+		}
+		if _, ok := tc.nodes[0].b.Session("y"); ok {
+			return fmt.Errorf("node 0 holds a copy of a session node 1 holds")
+		}
+		return nil
+	})
+	if n := tc.nodes[0].n.Stats().Adopted; n != 0 {
+		t.Fatalf("node 0 adopted %d sessions", n)
+	}
+	if _, ok := tc.nodes[1].b.Session("y"); !ok {
+		t.Fatal("node 1 lost the session")
+	}
+}
