@@ -24,7 +24,9 @@ import (
 // expiry timer; the node routes it like the sessions a restarted node
 // finds in its broker (hold). An adopted session is let go as soon as its
 // client connects anywhere: the broker drops it on the claim, and the
-// node reconciles its routes away (sessions.go).
+// node reconciles its routes away (sessions.go). A session whose claim
+// already names another live member when it is loaded is let go at once
+// (its client came back there before that member wrote held/).
 //
 // A node that restarts with the id it had finds the sessions it held in
 // the broker (which restores every stored session at New) and routes
