@@ -13,6 +13,7 @@ import (
 
 	"github.com/ternmq/broker"
 	"github.com/ternmq/broker/cmd/mqttd/internal/config"
+	"github.com/ternmq/broker/cmd/mqttd/internal/gcfloor"
 	"github.com/ternmq/broker/listeners"
 	"github.com/ternmq/broker/listeners/tcp"
 	"github.com/ternmq/broker/metrics/prometheus"
@@ -36,6 +37,13 @@ import (
 func run(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 	if cfg.Limits.MemoryLimit > 0 {
 		debug.SetMemoryLimit(cfg.Limits.MemoryLimit) // before New: the broker's budget derives from it
+	}
+	if cfg.Limits.GCFloor > 0 && os.Getenv("GOGC") == "" {
+		fcfg := gcfloor.DefaultConfig()
+		fcfg.Floor = uint64(cfg.Limits.GCFloor)
+		fctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		defer stop()
+		go gcfloor.Run(fctx, fcfg, 100)
 	}
 	for _, w := range cfg.Warnings {
 		logger.Warn("configuration: " + w)

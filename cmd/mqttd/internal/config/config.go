@@ -117,6 +117,11 @@ type Limits struct {
 	// queued and in-flight messages is half of it unless
 	// max_queued_bytes_total says otherwise. Not copied to broker.Limits.
 	MemoryLimit int64 `yaml:"memory_limit"`
+	// GCFloor is the heap size in bytes below which the garbage collector
+	// does not start a cycle while the broker allocates fast (it raises
+	// GOGC; see cmd/mqttd/internal/gcfloor); lifted when idle. 0 turns it
+	// off; so does a GOGC in the environment. Not copied to broker.Limits.
+	GCFloor int64 `yaml:"gc_floor"`
 	// MaxQueuedBytesTotal: bytes queued and in flight in all sessions;
 	// beyond, the broker sheds load. 0: half of the memory limit, or of
 	// the machine's memory.

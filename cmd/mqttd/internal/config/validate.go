@@ -139,6 +139,7 @@ func (d *decoder) limits(l *Limits) {
 		{"max_queued_bytes", int64(l.MaxQueuedBytes), 0, math.MaxInt64},
 		{"max_alias_bytes", int64(l.MaxAliasBytes), 0, math.MaxInt64},
 		{"memory_limit", l.MemoryLimit, 0, math.MaxInt64},
+		{"gc_floor", l.GCFloor, 0, math.MaxInt64},
 		{"max_queued_bytes_total", int64(l.MaxQueuedBytesTotal), 0, math.MaxInt64},
 		{"max_packet_size", int64(l.MaxPacketSize), 1, maxPacketSize},
 		{"receive_maximum", int64(l.ReceiveMaximum), 1, math.MaxUint16},
