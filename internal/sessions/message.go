@@ -67,13 +67,30 @@ func (m *Message) Size() int {
 	return n
 }
 
+// sharedAllocMax is the largest topic plus payload NewMessage allocates in
+// one piece: a topic kept after its message (a hook's map, the retained
+// index's key) keeps at most this much payload alive with it.
+const sharedAllocMax = 512
+
 // NewMessage returns a message that owns copies of topic, payload and props.
 func NewMessage(topic []byte, payload []byte, qos byte, retain bool, props *packets.Properties) *Message {
-	// Topic and payload are allocated apart: whoever keeps the topic (a
-	// hook's map, an index) must not keep the payload alive with it.
-	m := &Message{Topic: string(topic), QoS: qos, Retain: retain}
-	if len(payload) > 0 {
-		m.Payload = append([]byte(nil), payload...)
+	m := &Message{QoS: qos, Retain: retain}
+	if n := len(topic) + len(payload); len(topic) > 0 && len(payload) > 0 && n <= sharedAllocMax {
+		// One allocation for both instead of two. The payload's capacity
+		// ends with it and the topic is before it: appending to the
+		// payload cannot write the topic. Nothing writes either.
+		b := make([]byte, n)
+		copy(b, topic)
+		copy(b[len(topic):], payload)
+		m.Topic = unsafeString(b[:len(topic)])
+		m.Payload = b[len(topic):n:n]
+	} else {
+		// Apart: whoever keeps the topic (a hook's map, an index) must not
+		// keep a large payload alive with it.
+		m.Topic = string(topic)
+		if len(payload) > 0 {
+			m.Payload = append([]byte(nil), payload...)
+		}
 	}
 	if props != nil {
 		p := props.Clone()

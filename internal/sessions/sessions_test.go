@@ -234,6 +234,21 @@ func TestMessageTopicDoesNotPinPayload(t *testing.T) {
 	}
 }
 
+// TestSmallMessageIsTwoAllocations: a small message's topic and payload
+// share one allocation (the message is the other), and appending to the
+// payload does not write the topic.
+func TestSmallMessageIsTwoAllocations(t *testing.T) {
+	topic, payload := []byte("site/7/kitchen/temp"), make([]byte, 64)
+	if allocs := testing.AllocsPerRun(100, func() { _ = NewMessage(topic, payload, 0, false, nil) }); allocs != 2 {
+		t.Errorf("NewMessage: %v allocations, want 2", allocs)
+	}
+	m := NewMessage(topic, []byte("21.5"), 0, false, nil)
+	p := append(m.Payload, "C and more"...)
+	if m.Topic != "site/7/kitchen/temp" || string(m.Payload) != "21.5" || string(p) != "21.5C and more" {
+		t.Fatalf("topic %q payload %q appended %q", m.Topic, m.Payload, p)
+	}
+}
+
 // A session streaming QoS 1 keeps about a window in flight: the oldest is
 // acknowledged as a new one is sent. That reuses the array (it used to
 // creep forward and grow, an allocation and a copy every few messages),

@@ -7,3 +7,9 @@ import "unsafe"
 func unsafeBytes(s string) []byte {
 	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
+
+// unsafeString returns b as a string without copying; b must never be
+// written to afterwards.
+func unsafeString(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
