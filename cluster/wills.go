@@ -124,7 +124,7 @@ func (n *Node) publishWillsOf(owner string) bool {
 func (n *Node) publishWill(clientID, owner string, w *storage.Will) bool {
 	ctx, cancel := context.WithTimeout(n.ctx, n.cfg.EtcdTimeout)
 	defer cancel()
-	wk := n.cfg.StoragePrefix + "wills/" + url.PathEscape(clientID)
+	wk := n.willKey(clientID)
 	resp, err := n.cli.Txn(ctx).
 		If(clientv3.Compare(clientv3.Value(n.ownerKey(clientID)), "=", owner), clientv3.Compare(clientv3.CreateRevision(wk), ">", 0)).
 		Then(clientv3.OpDelete(wk)).
