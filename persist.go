@@ -31,20 +31,45 @@ func toStored(m *sessions.Message) *storage.Message {
 	return sm
 }
 
+// toStoredDelivery converts a delivery for a session's stored queue: the
+// message as delivered (QoS, retain flag) with the Subscription
+// Identifiers of the subscriptions it matched, which the client must get
+// with it after a restart or on another broker [MQTT-3.3.4-3].
+func toStoredDelivery(d *sessions.Delivery) *storage.Message {
+	sm := toStored(d.Msg)
+	sm.QoS, sm.Retain = d.QoS, d.Retain
+	if len(d.SubIDs) > 0 {
+		var p packets.Properties
+		if d.Msg.Properties != nil {
+			p = *d.Msg.Properties
+		}
+		p.SubscriptionIDs = d.SubIDs
+		p.Present.Add(packets.PropSubscriptionID)
+		if b, err := p.Append(nil, packets.PUBLISH); err == nil {
+			sm.Properties = b
+		}
+	}
+	return sm
+}
+
 // fromStored converts a stored message back; nil if it cannot be decoded.
-func fromStored(sm *storage.Message) *sessions.Message {
+// subIDs are the Subscription Identifiers stored with a queued delivery
+// (toStoredDelivery), kept out of the message, whose properties are shared
+// by every subscriber.
+func fromStored(sm *storage.Message) (m *sessions.Message, subIDs []uint32) {
 	var props *packets.Properties
 	if len(sm.Properties) > 0 {
 		var p packets.Properties
 		if _, err := p.Decode(sm.Properties, packets.PUBLISH); err != nil {
-			return nil
+			return nil, nil
 		}
 		props = &p
+		subIDs = p.SubscriptionIDs
 	}
-	m := sessions.NewMessage([]byte(sm.Topic), sm.Payload, sm.QoS, sm.Retain, props)
+	m = sessions.NewMessage([]byte(sm.Topic), sm.Payload, sm.QoS, sm.Retain, props)
 	m.Expiry = sm.Expiry
 	m.Created = time.Now() // expiry is absolute: Created is informative
-	return m
+	return m, subIDs
 }
 
 // saveSession records a persistent session's parameters; the error is
@@ -181,7 +206,7 @@ func (b *Broker) updateStored(s *session, q *storage.Queued) {
 func (b *Broker) restore(ctx context.Context) error {
 	var ferr error
 	err := b.store.Retained().Range(ctx, func(sm *storage.Message) bool {
-		if m := fromStored(sm); m != nil && !m.Expired(b.now()) && b.retained.Set(m.Topic, m) {
+		if m, _ := fromStored(sm); m != nil && !m.Expired(b.now()) && b.retained.Set(m.Topic, m) {
 			b.metrics.Retained(1)
 		}
 		return true
@@ -316,11 +341,11 @@ func (b *Broker) restored(s *session) {
 // were sent keep their packet identifier and are resent with DUP.
 func (b *Broker) restoreQueue(ctx context.Context, s *session) error {
 	return b.store.Queues().Range(ctx, s.id, func(q *storage.Queued) bool {
-		m := fromStored(&q.Message)
+		m, subIDs := fromStored(&q.Message)
 		if m == nil {
 			return true
 		}
-		d := sessions.Delivery{Msg: m, QoS: q.QoS, Retain: q.Retain, Seq: q.Seq}
+		d := sessions.Delivery{Msg: m, QoS: q.QoS, Retain: q.Retain, Seq: q.Seq, SubIDs: subIDs}
 		if q.State != storage.StateQueued && q.PacketID != 0 {
 			d.ID = q.PacketID
 			d.Dup = q.State == storage.StateSent
@@ -357,7 +382,7 @@ func (b *Broker) restoreWills(ctx context.Context) error {
 		return err
 	}
 	for _, p := range all {
-		if m := fromStored(&p.w.Message); m != nil {
+		if m, _ := fromStored(&p.w.Message); m != nil {
 			m.Origin = p.id
 			w := &will{msg: m, delay: p.w.Delay, info: ClientInfo{ID: p.id, Listener: "restored"}}
 			if w.delay > 0 && b.delayRestoredWill(p.id, w) {

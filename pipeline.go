@@ -88,8 +88,7 @@ func (c *conn) flushPending() error {
 			if !p.durable() {
 				continue
 			}
-			sm := toStored(p.d.Msg)
-			sm.QoS, sm.Retain = p.d.QoS, p.d.Retain
+			sm := toStoredDelivery(&p.d)
 			c.entries = append(c.entries, storage.QueueAppend{ClientID: p.to.(*session).id, Message: sm})
 			c.entryIdx = append(c.entryIdx, i)
 		}

@@ -70,8 +70,7 @@ func (s *session) client() *ClientInfo { return s.info.Load() }
 // after routing) means the message is safe.
 func (s *session) deliver(d sessions.Delivery) error {
 	if d.QoS > 0 && d.Seq == 0 && s.durable.Load() { // Seq != 0: stored already (flushPending, restore)
-		sm := toStored(d.Msg)
-		sm.QoS, sm.Retain = d.QoS, d.Retain
+		sm := toStoredDelivery(&d)
 		ctx, cancel := s.b.storeCtx()
 		seq, err := s.b.store.Queues().Append(ctx, s.id, sm)
 		cancel()

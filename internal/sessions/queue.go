@@ -3,15 +3,17 @@ package sessions
 // Delivery is one message on its way to one session: the shared message and
 // what this subscriber gets of it.
 type Delivery struct {
-	Msg     *Message
-	QoS     byte     // granted: min(published, subscribed)
-	Retain  bool     // retain flag to send
-	SubIDs  []uint32 // MQTT 5 subscription identifiers of the matching subscriptions
-	Seq     uint64   // storage sequence number, 0 when not persisted
-	ID      uint16   // packet identifier once sent (QoS > 0)
-	Dup     bool     // resend after reconnect [MQTT-4.4.0-1]
-	Release bool     // QoS 2: PUBREC received, PUBREL sent, waiting for PUBCOMP
-	Shared  any      // the shared subscription group it came through, nil if none
+	Msg    *Message
+	SubIDs []uint32 // MQTT 5 subscription identifiers of the matching subscriptions
+	Seq    uint64   // storage sequence number, 0 when not persisted
+	Shared any      // the shared subscription group it came through, nil if none
+	// The small fields last, together: a delivery is 64 bytes, one cache
+	// line (TestDeliveryIsACacheLine).
+	ID      uint16 // packet identifier once sent (QoS > 0)
+	QoS     byte   // granted: min(published, subscribed)
+	Retain  bool   // retain flag to send
+	Dup     bool   // resend after reconnect [MQTT-4.4.0-1]
+	Release bool   // QoS 2: PUBREC received, PUBREL sent, waiting for PUBCOMP
 }
 
 // Queue is a bounded FIFO of deliveries waiting to be sent. Overflow policy:
