@@ -3,6 +3,8 @@ package cluster
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
+	"strings"
 
 	"github.com/ternmq/broker"
 	"github.com/ternmq/broker/topics"
@@ -78,10 +80,13 @@ func (n *Node) hasMember(group string) bool {
 // until those accept. Only nodes that did not get the message are asked:
 // a second copy would reach their plain subscribers twice. Each node is
 // asked once per message, so it ends; a group no node is left for misses
-// the message (counted in Stats.SharedLost). here, when not nil, is the
-// message this node has yet to route (QoS 2: the hook has not returned):
-// a group with members here is added to its SharedGroups. base is the
-// message as forwarded, without SharedGroups.
+// the message (counted in Stats.SharedLost). This node may take a group
+// it has members of too: here, when not nil, is the message it has yet
+// to route (QoS 2: the hook has not returned), and the group is added to
+// its SharedGroups; else (QoS 1, routed here already) it publishes a copy
+// for the groups alone, when no plain subscription of this node can match
+// the topic and the message is not retained (a retained copy would be
+// stored again). base is the message as forwarded.
 func (n *Node) serveMissed(ctx context.Context, base, here *broker.Message, targets []target, reqs []*request) error {
 	var missed []string
 	for i, r := range reqs {
@@ -101,12 +106,17 @@ func (n *Node) serveMissed(ctx context.Context, base, here *broker.Message, targ
 	}
 	var ms topics.Matches[string, struct{}]
 	n.remote.Match([]byte(base.Topic), &ms)
+	self := here != nil || !base.Retain && !n.plainMatch(base.Topic)
+	var alone []string // groups this node publishes a copy for (QoS 1)
 	for len(missed) > 0 {
 		round := make(map[*peer][]string, 1)
 		for _, key := range missed {
-			switch p, local := n.repick(key, &ms, asked, here != nil); {
-			case local:
+			switch p, local := n.repick(key, &ms, asked, self); {
+			case local && here != nil:
 				here.SharedGroups = append(here.SharedGroups, key)
+				n.stats.sharedRepicked.Add(1)
+			case local:
+				alone = append(alone, key)
 				n.stats.sharedRepicked.Add(1)
 			case p == nil:
 				n.stats.sharedLost.Add(1)
@@ -153,7 +163,28 @@ func (n *Node) serveMissed(ctx context.Context, base, here *broker.Message, targ
 			return first
 		}
 	}
+	if len(alone) > 0 {
+		cm := *base
+		cm.SharedGroups = alone
+		cm.UserProperties = slices.Clip(cm.UserProperties) // inject appends its mark
+		if err := n.inject(ctx, &cm); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// plainMatch reports whether a subscription of this node that is not to
+// a shared group may match topic: a filter it counts, or is committing.
+func (n *Node) plainMatch(topic string) bool {
+	n.rmu.Lock()
+	defer n.rmu.Unlock()
+	for f := range n.local {
+		if !strings.HasPrefix(f, "$share/") && topics.Match(f, topic) {
+			return true
+		}
+	}
+	return false
 }
 
 // repick chooses, at random, among the live nodes with a route for the

@@ -165,3 +165,82 @@ func routedTo(n *Node, topic, name string) []string {
 	}
 	return out
 }
+
+func TestSharedGroupMemberGoneTakenByPublishersNode(t *testing.T) {
+	// Two nodes, a group with members on both; the other node's member
+	// leaves, its route stays. The messages picked for it come back in its
+	// ack and go to the publisher's node's member: for QoS 2 before this
+	// node routes, for QoS 1 (routed here already) as a copy for the group
+	// alone — unless a plain subscription here matches the topic too,
+	// which would get that copy twice: then the group misses the message,
+	// counted in Stats.SharedLost.
+	for _, tt := range []struct {
+		name     string
+		qos      byte
+		plain    bool // a plain subscriber on the publisher's node
+		wantLost bool
+	}{
+		{"QoS 1", 1, false, false},
+		{"QoS 2", 2, false, false},
+		{"QoS 2, plain subscriber here", 2, true, false},
+		{"QoS 1, plain subscriber here", 1, true, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tc := newCluster(t, 2)
+			a, b := tc.nodes[0], tc.nodes[1]
+			b.n.rmu.Lock()
+			b.n.cfg.RouteGrace = time.Hour
+			b.n.rmu.Unlock()
+			gone, _ := dial(t, b.addr, "gone", nil)
+			gone.subscribe("$share/g/tk/#", tt.qos)
+			here, _ := dial(t, a.addr, "here", nil)
+			here.subscribe("$share/g/tk/#", tt.qos)
+			here.subscribe("tk-end", 1)
+			if tt.plain {
+				obs, _ := dial(t, a.addr, "obs", nil)
+				obs.subscribe("tk/#", 0)
+			}
+			checkFor(t, 5*time.Second, func() error {
+				if got := routedTo(a.n, "tk/t", "g"); len(got) != 1 {
+					return fmt.Errorf("group routed to %v on the publisher's node, want n1", got)
+				}
+				return nil
+			})
+			if err := gone.Disconnect(&paho.Disconnect{}); err != nil {
+				t.Fatal(err)
+			}
+			checkFor(t, 5*time.Second, func() error {
+				if b.n.hasLocal("$share/g/tk/#") {
+					return fmt.Errorf("n1 still counts the member")
+				}
+				return nil
+			})
+			pub, _ := dial(t, a.addr, "pub", nil)
+			const n = 40
+			for i := range n {
+				pub.publish("tk/t", fmt.Sprint(i), tt.qos, false)
+			}
+			pub.publish("tk-end", "end", 1, false)
+			got := map[string]int{}
+			for _, p := range here.until("tk-end", "end") {
+				got[string(p.Payload)]++
+			}
+			for k, v := range got {
+				if v != 1 {
+					t.Errorf("message %s delivered %d times to the group", k, v)
+				}
+			}
+			st := a.n.Stats()
+			t.Logf("%d of %d to the group; given to another node: %d, lost: %d", len(got), n, st.SharedRepicked, st.SharedLost)
+			if tt.wantLost {
+				if st.SharedLost == 0 || len(got) == n {
+					t.Errorf("got %d, %d lost: want some lost", len(got), st.SharedLost)
+				}
+				return
+			}
+			if len(got) != n || st.SharedLost != 0 {
+				t.Errorf("the member on n0 got %d of %d messages, %d lost", len(got), n, st.SharedLost)
+			}
+		})
+	}
+}
