@@ -139,7 +139,7 @@ func (n *Node) OnPublish(c *broker.ClientInfo, m *broker.Message) error {
 			if m.QoS == 2 {
 				here = m
 			}
-			first = n.serveMissed(ctx, &fm, here, targets, reqs)
+			first = n.serveMissed(ctx, targets[0].m, here, targets, reqs) // any copy: its SharedGroups are replaced
 		}
 		if first != nil {
 			return n.refused(c, m, first)
