@@ -242,5 +242,5 @@ func (b *Broker) Retained(filter string) ([]*Message, error) {
 // DeleteRetained clears the retained message of topic, if any, in memory
 // and in storage.
 func (b *Broker) DeleteRetained(topic string) error {
-	return b.retain(b.internal(&Message{Topic: topic, Retain: true}))
+	return b.retain(b.internal(&Message{Topic: topic, Retain: true}), true)
 }

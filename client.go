@@ -115,7 +115,7 @@ func (c *Client) Publish(ctx context.Context, m *Message) (delivered int, err er
 	b.stats.MessagesReceived.Add(1)
 	b.metrics.MessagePublished(c.info.Listener, im.QoS)
 	if im.Retain {
-		if err := b.retain(im); err != nil {
+		if err := b.retain(im, !(cp.RetainStored && c == b.host)); err != nil {
 			return 0, packets.ImplementationSpecificError
 		}
 	}

@@ -41,6 +41,14 @@ type Message struct {
 	// to Broker.PublishMessage, or in a PublishHook. Nil, the default,
 	// delivers to every matching group; it is nil on delivery.
 	SharedGroups []string
+	// RetainStored says the retained message (Retain set) is already in the
+	// store shared with the broker that published it: Broker.PublishMessage
+	// updates the in-memory retained index only (a set or, with an empty
+	// payload, a clear) and does not write the store again. It is for
+	// hosts that route messages between brokers on one store (the cluster
+	// package): N brokers would otherwise write the same value N times.
+	// Ignored elsewhere; false on delivery.
+	RetainStored bool
 
 	// ClientID is the publisher's client identifier; set by the broker. It
 	// is "" for the host's own publishes, unless the host publishes on

@@ -120,7 +120,7 @@ func (c *conn) handlePublish(fh packets.FixedHeader, body []byte) error {
 	}
 	b.metrics.MessagePublished(c.info.Listener, m.QoS)
 	if m.Retain {
-		if err := b.retain(m); err != nil {
+		if err := b.retain(m, true); err != nil {
 			if wait != nil {
 				_ = wait()
 			}

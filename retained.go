@@ -8,17 +8,20 @@ import (
 )
 
 // retain stores, replaces or (with an empty payload) deletes the retained
-// message of m's topic [MQTT-3.3.1-5..7], in memory and in storage. With
-// the broker's own memory store (no WithStorage) the retained index is the
-// only copy: nothing could read the store's after the broker is gone.
-func (b *Broker) retain(m *sessions.Message) error {
+// message of m's topic [MQTT-3.3.1-5..7], in memory and, if store, in
+// storage. With the broker's own memory store (no WithStorage) the
+// retained index is the only copy: nothing could read the store's after
+// the broker is gone. store is false for a message another broker sharing
+// the store wrote there (Message.RetainStored).
+func (b *Broker) retain(m *sessions.Message, store bool) error {
+	store = store && !b.ownStore
 	ctx, cancel := b.storeCtx()
 	defer cancel()
 	if len(m.Payload) == 0 {
 		if b.retained.Delete(m.Topic) {
 			b.metrics.Retained(-1)
 			var err error
-			if !b.ownStore {
+			if store {
 				// Already gone (another broker on the same store cleared
 				// it): the clear succeeded.
 				if err = b.store.Retained().Delete(ctx, m.Topic); errors.Is(err, storage.ErrNotFound) {
@@ -35,7 +38,7 @@ func (b *Broker) retain(m *sessions.Message) error {
 		}
 		return nil
 	}
-	if !b.ownStore {
+	if store {
 		if err := b.store.Retained().Set(ctx, toStored(m)); err != nil {
 			b.log.Error("storing retained message", "topic", m.Topic, "err", err)
 			b.hooks.only.take(m) // not routed: forget its SharedGroups

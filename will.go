@@ -53,7 +53,7 @@ func (b *Broker) publishWill(w *will) {
 		return
 	}
 	if m.Retain {
-		_ = b.retain(m)
+		_ = b.retain(m, true)
 	}
 	b.metrics.MessagePublished(w.info.Listener, m.QoS)
 	if _, err := b.route(m); err != nil {
