@@ -19,11 +19,12 @@
 //
 // etcd coordinates and is never on the per-message path. Under Prefix:
 //
-//	nodes/<id>             a member: {id, addr, version, started, broker}, under the node's lease
-//	routes/<id>/<filter>   node <id> has subscribers for <filter>, under its lease
-//	held/<client>          the node holding the client's persistent session (no lease)
-//	brokers/<id>           node <id>'s broker instances whose wills are not all published, the current last (no lease)
-//	stats/<id>             node <id>'s broker counters, for $SYS/broker/cluster/, under its lease
+//	nodes/<id>              a member: {id, addr, version, started, broker}, under the node's lease
+//	routes/<id>/<filter>    node <id> has subscribers for <filter>, under its lease
+//	held/<client>           the node holding the client's persistent session (no lease)
+//	brokers/<id>            node <id>'s broker instances whose wills are not all published, the current last (no lease)
+//	stats/<id>              node <id>'s broker counters, for $SYS/broker/cluster/, under its lease
+//	wills/<broker>/<client> a will moved aside by the node a client reconnected to, while it learns whether broker died (under that node's lease)
 //
 // and the node watches storage/etcd's client claims (owners/<client>
 // under StoragePrefix). A route is written when a node gets its first
