@@ -32,9 +32,12 @@ import (
 //     the will, if due, from wills/<client> to wills/<broker>/<client>
 //     under the cluster prefix and its own lease (one transaction, the
 //     same conditions), and decides a lease TTL and 2 s later: the member
-//     is still listed, so it was alive and published the will — the copy
-//     is dropped (put back, if the client is still that member's: this
-//     CONNECT failed); or it left — the copy is published, once.
+//     is still listed, so it was alive — the copy is put back if the
+//     client is still that member's (this CONNECT failed), else dropped
+//     when the member published the will itself (no delay, or a session
+//     that had ended) and published when it did not (a delayed will of a
+//     session this clean start ended: the member drops it with the
+//     session); or the member left — the copy is published, once.
 //
 // If this node dies before it decides, its lease takes the copy: that
 // will is lost (two nodes died within one lease TTL).
@@ -77,11 +80,18 @@ func (n *Node) willOnConnect(c *broker.ClientInfo) {
 		}
 		return
 	}
-	due := w.Delay == 0 || c.CleanStart // a clean start ends the old session [MQTT-3.1.3-9]
-	if !due {
+	ended := false // the session ended with the old connection
+	if w.Delay > 0 {
 		_, err := n.store.Sessions().Get(ctx, c.ID)
-		due = errors.Is(err, storage.ErrNotFound) // the session ended with the connection
+		ended = errors.Is(err, storage.ErrNotFound)
 	}
+	// Due: the will goes out now, the session having ended or ending with
+	// this clean start [MQTT-3.1.3-9]. A live owner publishes it itself
+	// when the claim closes the old connection only without a delay or
+	// with the session ended: a delayed will it drops, for a session that
+	// moves on.
+	due := w.Delay == 0 || ended || c.CleanStart
+	ownerPublishes := w.Delay == 0 || ended
 	unchanged := []clientv3.Cmp{
 		clientv3.Compare(clientv3.Value(ck), "=", owner),
 		clientv3.Compare(clientv3.ModRevision(wk), "=", rev),
@@ -114,7 +124,7 @@ func (n *Node) willOnConnect(c *broker.ClientInfo) {
 		if err != nil || !tr.Succeeded {
 			return
 		}
-		n.wg.Go(func() { n.decideAside(c.ID, owner, w, raw) })
+		n.wg.Go(func() { n.decideAside(c.ID, owner, w, raw, ownerPublishes) })
 	}
 }
 
@@ -138,8 +148,9 @@ func (n *Node) liveBroker(id string) (live, known bool) {
 }
 
 // decideAside waits handoverWait, then drops or publishes the will of
-// clientID moved aside from the connection to owner (see above).
-func (n *Node) decideAside(clientID, owner string, w *storage.Will, raw []byte) {
+// clientID moved aside from its connection to owner (see above);
+// ownerPublishes says whether owner, alive, published it itself.
+func (n *Node) decideAside(clientID, owner string, w *storage.Will, raw []byte, ownerPublishes bool) {
 	t := time.NewTimer(n.handoverWait())
 	defer t.Stop()
 	select {
@@ -151,17 +162,25 @@ func (n *Node) decideAside(clientID, owner string, w *storage.Will, raw []byte) 
 	defer cancel()
 	ak, ck, wk := n.asideKey(owner, clientID), n.ownerKey(clientID), n.willKey(clientID)
 	if live, _ := n.liveBroker(owner); live {
-		// Alive: it published the will when the claim closed the old
-		// connection. If the claim is still its own (this CONNECT did not
-		// go through), the will goes back where it was.
-		_, err := n.cli.Txn(ctx).
+		// Alive. If the claim is still its own (the CONNECT here did not
+		// go through), the will goes back where it was; else the copy is
+		// dropped, and published if owner did not.
+		tr, err := n.cli.Txn(ctx).
 			If(clientv3.Compare(clientv3.Value(ck), "=", owner), clientv3.Compare(clientv3.CreateRevision(wk), "=", 0)).
 			Then(clientv3.OpPut(wk, string(raw)), clientv3.OpDelete(ak)).
-			Else(clientv3.OpDelete(ak)).
+			Else(clientv3.OpDelete(ak), clientv3.OpGet(ck)).
 			Commit()
 		n.stats.etcdWrites.Add(1)
 		if err != nil {
 			n.log.Warn("dropping a will moved aside", "client", clientID, "err", err)
+			return
+		}
+		if tr.Succeeded || ownerPublishes {
+			return
+		}
+		del, claim := tr.Responses[0].GetResponseDeleteRange(), tr.Responses[1].GetResponseRange()
+		if del.Deleted > 0 && (len(claim.Kvs) == 0 || string(claim.Kvs[0].Value) != owner) {
+			n.publishTaken(clientID, w)
 		}
 		return
 	}

@@ -42,9 +42,11 @@ func TestWillOfConnectionToDeadNode(t *testing.T) {
 	// ended abnormally, is still published, once [MQTT-3.1.2-8] — with no
 	// Will Delay Interval, or with one when the new connection ends the
 	// session (clean start) [MQTT-3.1.3-9]. The new connection's will is
-	// not. A client whose node is alive gets its will published once, by
-	// that node, as before. Before, the will of a client that came back
-	// before the adopter published it was lost.
+	// not. A client whose node is alive gets its will published once: by
+	// that node, as before, or, a delayed will that node drops with the
+	// session a clean start ended, by the node it connected to. Before,
+	// the will of a client that came back before the adopter published it
+	// was lost, and so was that delayed one.
 	reg := &nodeRegistry{nodes: map[string]*Node{}}
 	tc := (&testCluster{hooks: func(id string) []any {
 		return []any{&willOnConnectHook{reg: reg, id: id}}
@@ -69,16 +71,20 @@ func TestWillOfConnectionToDeadNode(t *testing.T) {
 		return cp
 	}
 	dial(t, n0.addr, "alive", withWill("alive", 0))
+	dial(t, n0.addr, "slow", withWill("slow", 60))
 	dial(t, n2.addr, "quick", withWill("quick", 0))
 	dial(t, n2.addr, "later", withWill("later", 60))
-	waitClaims(t, n0.n, "alive", "quick", "later")
+	waitClaims(t, n0.n, "alive", "slow", "quick", "later")
 	n2.crashKeepingWills()
 
 	// Within n2's lease, still a member: the will is moved aside, and
 	// published once n2 has left.
 	dial(t, n1.addr, "quick", withWill("quick-new", 0))
-	// n0 is alive: it publishes the will itself, the copy is dropped.
+	// n0 is alive: it publishes the will itself, the copy is dropped; a
+	// delayed will it drops with the session that the clean start ends:
+	// the copy is published.
 	dial(t, n1.addr, "alive", nil)
+	dial(t, n1.addr, "slow", nil)
 	// After n2 left: its broker is dead, the will due (the clean start
 	// ends the session with the 60 s delay) is published at once.
 	checkFor(t, 10*time.Second, func() error {
@@ -107,7 +113,7 @@ func TestWillOfConnectionToDeadNode(t *testing.T) {
 	for _, m := range watch.until("wills/end", "end") {
 		got[string(m.Payload)]++
 	}
-	if got["alive"] != 1 || got["quick"] != 1 || got["later"] != 1 || len(got) != 3 {
-		t.Errorf("wills published: %v, want alive, quick and later once each", got)
+	if got["alive"] != 1 || got["slow"] != 1 || got["quick"] != 1 || got["later"] != 1 || len(got) != 4 {
+		t.Errorf("wills published: %v, want alive, slow, quick and later once each", got)
 	}
 }
