@@ -174,11 +174,20 @@ func (n *Node) serveMissed(ctx context.Context, base, here *broker.Message, targ
 	return nil
 }
 
+// maxPlainScan bounds the filters plainMatch looks at: beyond, it says
+// yes without looking (the group misses the message), so that a miss
+// costs no more than a few thousand matches on a node with a million
+// filters.
+const maxPlainScan = 4096
+
 // plainMatch reports whether a subscription of this node that is not to
 // a shared group may match topic: a filter it counts, or is committing.
 func (n *Node) plainMatch(topic string) bool {
 	n.rmu.Lock()
 	defer n.rmu.Unlock()
+	if len(n.local) > maxPlainScan {
+		return true
+	}
 	for f := range n.local {
 		if !strings.HasPrefix(f, "$share/") && topics.Match(f, topic) {
 			return true
