@@ -33,17 +33,23 @@ type Config struct {
 	// busy.
 	Floor uint64
 	// Busy is the allocation rate (bytes per second) above which the
-	// floor applies; Idle the rate below which it is lifted again. Idle
-	// is below Busy so that a rate near one bound does not flip it.
+	// floor applies; Idle the rate below which, for a whole second, it is
+	// lifted again. Idle is below Busy so that a rate near one bound does
+	// not flip it.
 	Busy, Idle uint64
-	// Interval is how often the rate is measured (default one second).
+	// Interval is how often the rate is measured and GOGC set again
+	// (default 100 ms). GOGC scales what the last cycle found live: a
+	// queue that fills between two settings raises the next goal by its
+	// size times GOGC/100 until the next setting, so the heap can exceed
+	// the floor by about what is allocated in one interval.
 	Interval time.Duration
 }
 
-// DefaultConfig is the floor mqttd uses: 64 MiB while allocating more than
-// 32 MiB/s (about 150,000 messages a second), lifted under 4 MiB/s.
+// DefaultConfig is the floor mqttd uses: 32 MiB while allocating more than
+// 32 MiB/s (about 150,000 messages a second), lifted after a second under
+// 4 MiB/s.
 func DefaultConfig() Config {
-	return Config{Floor: 64 << 20, Busy: 32 << 20, Idle: 4 << 20, Interval: time.Second}
+	return Config{Floor: 32 << 20, Busy: 32 << 20, Idle: 4 << 20, Interval: 100 * time.Millisecond}
 }
 
 // Percent returns the GOGC that makes the next cycle start at floor bytes
@@ -61,12 +67,13 @@ func Percent(floor, live uint64, base int) int {
 // another).
 func Run(ctx context.Context, cfg Config, base int) {
 	if cfg.Interval <= 0 {
-		cfg.Interval = time.Second
+		cfg.Interval = 100 * time.Millisecond
 	}
+	quiet := int(max(time.Second/cfg.Interval, 1)) // intervals under Idle that lift the floor
 	samples := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}, {Name: "/gc/heap/live:bytes"}}
 	metrics.Read(samples)
 	last, lastAt := samples[0].Value.Uint64(), time.Now()
-	busy := false
+	busy, calm, percent := false, 0, base
 	defer func() {
 		if busy {
 			debug.SetGCPercent(base)
@@ -83,12 +90,20 @@ func Run(ctx context.Context, cfg Config, base int) {
 			allocs, live := samples[0].Value.Uint64(), samples[1].Value.Uint64()
 			rate := uint64(float64(allocs-last) / now.Sub(lastAt).Seconds())
 			last, lastAt = allocs, now
+			if rate > cfg.Idle {
+				calm = 0
+			} else {
+				calm++
+			}
 			switch {
-			case rate >= cfg.Busy || (busy && rate > cfg.Idle):
+			case rate >= cfg.Busy || (busy && calm < quiet):
 				busy = true
-				debug.SetGCPercent(Percent(cfg.Floor, live, base))
+				if p := Percent(cfg.Floor, live, base); p != percent {
+					percent = p
+					debug.SetGCPercent(p)
+				}
 			case busy:
-				busy = false
+				busy, percent = false, base
 				debug.SetGCPercent(base)
 				debug.FreeOSMemory()
 			}
