@@ -132,6 +132,9 @@ func (l *inLink) work(ctx context.Context, ch <-chan frame) {
 			// effort: the group misses it.
 			f.msg.SharedGroups, unserved = l.n.servable(f.msg.SharedGroups)
 		}
+		// A retained set or clear was written to the shared store by the
+		// publisher's node: this one updates its index only.
+		f.msg.RetainStored = f.msg.Retain
 		err := l.n.inject(ctx, f.msg)
 		if !f.wantAck {
 			continue

@@ -111,6 +111,7 @@ func (n *Node) OnConnect(c *broker.ClientInfo) error {
 	if !n.running.Load() {
 		return nil
 	}
+	n.willOnConnect(c) // before the broker stores this connection's will
 	if c.CleanStart {
 		return nil
 	}

@@ -3,38 +3,12 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
 	clientv3 "go.etcd.io/etcd/client/v3"
-
-	"github.com/ternmq/broker"
 )
-
-// willOnConnectHook calls Node.willOnConnect from a ConnectHook of the
-// node's broker, as Node.OnConnect does.
-type willOnConnectHook struct {
-	reg *nodeRegistry
-	id  string
-}
-
-// nodeRegistry gives hooks the nodes of their brokers, once started.
-type nodeRegistry struct {
-	mu    sync.Mutex
-	nodes map[string]*Node
-}
-
-func (h *willOnConnectHook) OnConnect(c *broker.ClientInfo) error {
-	h.reg.mu.Lock()
-	n := h.reg.nodes[h.id]
-	h.reg.mu.Unlock()
-	if n != nil {
-		n.willOnConnect(c)
-	}
-	return nil
-}
 
 func TestWillOfConnectionToDeadNode(t *testing.T) {
 	// A client whose node died connects to another node before the dead
@@ -47,17 +21,7 @@ func TestWillOfConnectionToDeadNode(t *testing.T) {
 	// session a clean start ended, by the node it connected to. Before,
 	// the will of a client that came back before the adopter published it
 	// was lost, and so was that delayed one.
-	reg := &nodeRegistry{nodes: map[string]*Node{}}
-	tc := (&testCluster{hooks: func(id string) []any {
-		return []any{&willOnConnectHook{reg: reg, id: id}}
-	}})
-	tc.t, tc.prefix, tc.ttl, tc.endpnts = t, fmt.Sprintf("/ct/%d/", prefixes.Add(1)), 2*time.Second, []string{endpoint}
-	for i := range 3 {
-		tn := tc.start(fmt.Sprint("n", i))
-		reg.mu.Lock()
-		reg.nodes[tn.id] = tn.n
-		reg.mu.Unlock()
-	}
+	tc := newClusterTTL(t, 3, 2*time.Second)
 	tc.waitMesh()
 	n0, n1, n2 := tc.nodes[0], tc.nodes[1], tc.nodes[2]
 	watch, _ := dial(t, n0.addr, "watch", nil)
