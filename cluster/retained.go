@@ -10,9 +10,10 @@ import (
 
 // Retained messages. Setting or clearing one is forwarded to every node
 // (OnPublish), which publishes it as retained: each node's in-memory index
-// has the change before the publisher is acknowledged (QoS 1/2), and each
-// writes the same value to the shared store (or deletes the key: the
-// broker takes a delete that finds nothing as done).
+// has the change before the publisher is acknowledged (QoS 1/2). Only the
+// publisher's node writes the shared store (or deletes the key): the
+// others publish it with broker.Message.RetainStored, index only (see
+// server.go).
 //
 // Every node also drops from its index a topic whose key it sees deleted
 // in etcd: what Broker.DeleteRetained on another node did, or a QoS 0
