@@ -73,7 +73,8 @@ func TestSharedGroupExactlyOnceCluster(t *testing.T) {
 			}
 		})
 	}
-	if got := len(obs.received()); got != 600 {
+	// The members' end markers say nothing of obs's writer: wait for it.
+	if got := len(obs.waitFor(600)); got != 600 {
 		t.Errorf("plain subscriber got %d, want 600", got)
 	}
 }
