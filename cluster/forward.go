@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
+	"time"
 
 	"github.com/ternmq/broker"
 	"github.com/ternmq/broker/packets"
@@ -91,11 +91,11 @@ func (n *Node) OnPublish(c *broker.ClientInfo, m *broker.Message) error {
 		}
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(n.ctx, n.cfg.ForwardTimeout)
+	deadline := time.Now().Add(n.cfg.ForwardTimeout)
 	reqs := make([]*request, len(targets))
 	var first error
 	for i, t := range targets {
-		r, err := t.p.send(ctx, t.m, true)
+		r, err := t.p.sendBy(t.m, deadline)
 		if err != nil {
 			first = err
 			break
@@ -109,29 +109,18 @@ func (n *Node) OnPublish(c *broker.ClientInfo, m *broker.Message) error {
 				targets[i].p.forget(r)
 			}
 		}
-		cancel()
 		return n.refused(c, m, first)
 	}
 	wait := func() error {
-		defer cancel()
+		// One after the other: every request is on its way, so this
+		// waits about as long as the slowest ack.
 		var first error
-		var mu sync.Mutex
-		var wg sync.WaitGroup
 		for i, r := range reqs {
-			if len(reqs) == 1 {
-				first = targets[i].p.wait(ctx, r)
-				break
+			if err := targets[i].p.waitBy(r, deadline); err != nil && first == nil {
+				first = err
 			}
-			wg.Go(func() {
-				if err := targets[i].p.wait(ctx, r); err != nil {
-					mu.Lock()
-					first = err
-					mu.Unlock()
-				}
-			})
 		}
-		wg.Wait()
-		if first == nil {
+		if first == nil && unserved(reqs) {
 			// A node picked for a shared group whose members just left
 			// gives the group back; QoS 2 has not routed here yet, so this
 			// node may take it too.
@@ -139,7 +128,9 @@ func (n *Node) OnPublish(c *broker.ClientInfo, m *broker.Message) error {
 			if m.QoS == 2 {
 				here = m
 			}
+			ctx, cancel := context.WithDeadline(n.ctx, deadline)
 			first = n.serveMissed(ctx, targets[0].m, here, targets, reqs) // any copy: its SharedGroups are replaced
+			cancel()
 		}
 		if first != nil {
 			return n.refused(c, m, first)
@@ -155,6 +146,17 @@ func (n *Node) OnPublish(c *broker.ClientInfo, m *broker.Message) error {
 		return broker.AcceptLater(wait)
 	}
 	return wait()
+}
+
+// unserved reports whether the ack of any of reqs named shared groups its
+// node could not serve.
+func unserved(reqs []*request) bool {
+	for _, r := range reqs {
+		if len(r.unserved) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // refused counts and logs a forward that failed and returns the error

@@ -48,6 +48,7 @@ type testCluster struct {
 	ttl     time.Duration
 	endpnts []string
 	etcdTO  time.Duration         // Config.EtcdTimeout; 0: the default
+	fwdTO   time.Duration         // Config.ForwardTimeout; 0: the default
 	hooks   func(id string) []any // more hooks for node id's broker
 	// statsEvery and sysEvery are Config.StatsInterval and the broker's
 	// $SYS interval; 0: both off (a stats report is an etcd write, which
@@ -113,7 +114,8 @@ func (tc *testCluster) start(id string) *testNode {
 		NodeID: id, LinkAddress: "127.0.0.1:0", Endpoints: tc.endpnts,
 		Prefix: tc.prefix + "cluster/", StoragePrefix: tc.prefix,
 		LeaseTTL: tc.ttl, Logger: log, RouteGrace: 300 * time.Millisecond, EtcdTimeout: tc.etcdTO,
-		StatsInterval: cmp.Or(tc.statsEvery, -1),
+		ForwardTimeout: tc.fwdTO,
+		StatsInterval:  cmp.Or(tc.statsEvery, -1),
 	})
 	if err != nil {
 		t.Fatal(err)

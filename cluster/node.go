@@ -40,6 +40,7 @@ type Node struct {
 	addr    string // advertised link address
 	started time.Time
 	running atomic.Bool
+	clock   coarseClock // deadlines of forwards (tick.go)
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -193,6 +194,7 @@ func (n *Node) Start(ctx context.Context, b *broker.Broker) error {
 			}
 		})
 	}
+	n.wg.Go(func() { n.clock.run(n.ctx) })
 	n.wg.Go(n.acceptLoop)
 	n.wg.Go(n.sweepLoop)
 	n.wg.Go(n.watchClaims)

@@ -151,6 +151,45 @@ func (p *peer) wait(ctx context.Context, r *request) error {
 	}
 }
 
+// sendBy queues a message whose caller waits for the ack until deadline
+// (waitBy); it waits for room in a full queue until then too.
+func (p *peer) sendBy(m *broker.Message, deadline time.Time) (*request, error) {
+	if p.state.Load() == linkDown {
+		return nil, errLinkDown
+	}
+	r := &request{f: frame{kind: frameMsg, seq: p.seq.Add(1), msg: m, wantAck: true}, done: make(chan error, 1)}
+	for {
+		select {
+		case p.queue <- r:
+			return r, nil
+		case <-p.ctx.Done():
+			return nil, p.err()
+		case <-p.n.clock.next():
+			if time.Now().After(deadline) {
+				return nil, errForwardTimeout
+			}
+		}
+	}
+}
+
+// waitBy waits for r's ack until deadline (give or take tickEvery).
+func (p *peer) waitBy(r *request, deadline time.Time) error {
+	for {
+		select {
+		case err := <-r.done:
+			return err
+		case <-p.ctx.Done():
+			return p.err()
+		case <-p.n.clock.next():
+			if time.Now().After(deadline) {
+				r.abandoned.Store(true)
+				p.forget(r)
+				return errForwardTimeout
+			}
+		}
+	}
+}
+
 func (p *peer) err() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
