@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ternmq/broker"
+	"github.com/ternmq/broker/internal/gcfloor"
 	"github.com/ternmq/broker/listeners/tcp"
 	"github.com/ternmq/broker/storage/etcd"
 	"golang.org/x/sys/unix"
@@ -42,6 +43,9 @@ func TestServeForMqttbench(t *testing.T) {
 		return serr
 	}}
 	ctx := context.Background()
+	if os.Getenv("GOGC") == "" {
+		go gcfloor.Run(ctx, gcfloor.DefaultConfig(), 100) // as mqttd does
+	}
 	prefix := fmt.Sprintf("/serve/%d/", time.Now().UnixNano())
 	log := slog.New(slog.DiscardHandler)
 	var brokers []*broker.Broker

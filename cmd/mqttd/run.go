@@ -13,7 +13,7 @@ import (
 
 	"github.com/ternmq/broker"
 	"github.com/ternmq/broker/cmd/mqttd/internal/config"
-	"github.com/ternmq/broker/cmd/mqttd/internal/gcfloor"
+	"github.com/ternmq/broker/internal/gcfloor"
 	"github.com/ternmq/broker/listeners"
 	"github.com/ternmq/broker/listeners/tcp"
 	"github.com/ternmq/broker/metrics/prometheus"

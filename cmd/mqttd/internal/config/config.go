@@ -119,7 +119,7 @@ type Limits struct {
 	MemoryLimit int64 `yaml:"memory_limit"`
 	// GCFloor is the heap size in bytes below which the garbage collector
 	// does not start a cycle while the broker allocates fast (it raises
-	// GOGC; see cmd/mqttd/internal/gcfloor); lifted when idle. 0 turns it
+	// GOGC; see internal/gcfloor); lifted when idle. 0 turns it
 	// off; so does a GOGC in the environment. Not copied to broker.Limits.
 	GCFloor int64 `yaml:"gc_floor"`
 	// MaxQueuedBytesTotal: bytes queued and in flight in all sessions;
