@@ -282,6 +282,44 @@ func (b *Broker) PublishMessage(ctx context.Context, m *Message) (int, error) {
 	return b.hostClient().Publish(ctx, m)
 }
 
+// PublishForwarded publishes m, a message another broker accepted and
+// hands on to this one, to this broker's subscribers: as PublishMessage
+// (m.ClientID is the origin client, No Local applies to it
+// [MQTT-3.8.3-3]; m.SharedGroups restricts the shared groups served; a
+// retained m sets or clears this broker's retained message, m.RetainStored
+// says the store already has it), except that the PublishHooks are not
+// run — they ran where m was published, once, as in EMQX's clusters — and
+// m does not count as received here (Stats.MessagesReceived). It is for
+// hosts that route messages between brokers (the cluster package): a
+// message passes the hooks of the broker its client published to only.
+func (b *Broker) PublishForwarded(ctx context.Context, m *Message) (int, error) {
+	if b.isClosing() {
+		return 0, ErrClosed
+	}
+	if m.QoS > 2 {
+		return 0, packets.ProtocolError
+	}
+	if err := topics.ValidateName([]byte(m.Topic)); err != nil {
+		return 0, packets.TopicNameInvalid
+	}
+	cp := *m
+	if cp.Received.IsZero() {
+		cp.Received = b.now()
+	}
+	cp.SubscriptionIDs = nil
+	im := b.internal(&cp) // with its SharedGroups
+	if im.Retain {
+		if err := b.retain(im, !cp.RetainStored); err != nil {
+			return 0, packets.ImplementationSpecificError
+		}
+	}
+	n, err := b.route(im)
+	if err != nil {
+		return n, packets.ImplementationSpecificError
+	}
+	return n, nil
+}
+
 // Subscribe calls fn for every message matching filter as the host does
 // (see Client.Subscribe), until cancel is called or the broker stops.
 func (b *Broker) Subscribe(filter string, qos byte, fn func(*Message)) (cancel func(), err error) {

@@ -12,7 +12,8 @@
 // It is an optional package: a single-node embedding does not import it.
 // It plugs into the broker through its public hooks only (publish,
 // subscribe, session, disconnect, lifecycle, $SYS) and publishes what other
-// nodes forward through Broker.PublishMessage. docs/cluster.md describes
+// nodes forward through Broker.PublishForwarded (the PublishHooks run on the
+// publisher's node only). docs/cluster.md describes
 // the design, its guarantees and a capacity model.
 //
 // # etcd

@@ -12,41 +12,19 @@ import (
 	"github.com/ternmq/broker/topics"
 )
 
-// markerKey is the User Property that marks a message this node publishes
-// on behalf of another node, so that OnPublish does not forward it again.
-// Its value is the node's secret, so that a client cannot forge it, and
-// OnPublish strips it before anything else sees the message routed.
-const markerKey = "$tern-cluster"
-
-// inject publishes a message received from another node here, as the host
-// (Broker.PublishMessage) on behalf of its publisher (m.ClientID, from the
-// frame: No Local and hooks here see it). The publisher was authenticated
-// and authorized on its own node, so the Authorizer is not asked again
-// (read authorization still applies to each delivery). It returns once
-// the message is routed and stored for durable subscribers.
+// inject publishes a message received from another node here
+// (Broker.PublishForwarded) on behalf of its publisher (m.ClientID, from
+// the frame: No Local applies to it here). The publisher was authenticated
+// and authorized, and the PublishHooks ran, on its own node: neither is
+// done again (read authorization still applies to each delivery), and
+// this node's OnPublish does not see it, so it is not forwarded again. It
+// returns once the message is routed and stored for durable subscribers.
 func (n *Node) inject(ctx context.Context, m *broker.Message) error {
-	m.UserProperties = append(m.UserProperties, broker.UserProperty{Key: markerKey, Value: n.secret})
-	_, err := n.b.PublishMessage(ctx, m)
+	_, err := n.b.PublishForwarded(ctx, m)
 	if err != nil && !errors.Is(err, broker.ErrClosed) {
 		n.log.Warn("publishing a forwarded message", "topic", m.Topic, "err", err)
 	}
 	return err
-}
-
-// injected reports whether m was published by inject, and strips the mark.
-func (n *Node) injected(c *broker.ClientInfo, m *broker.Message) bool {
-	if c.Listener != "local" {
-		return false
-	}
-	k := len(m.UserProperties) - 1
-	if k < 0 || m.UserProperties[k].Key != markerKey || m.UserProperties[k].Value != n.secret {
-		return false
-	}
-	m.UserProperties = m.UserProperties[:k]
-	if k == 0 {
-		m.UserProperties = nil
-	}
-	return true
 }
 
 // OnPublish implements broker.PublishHook: it forwards m to every other
@@ -68,9 +46,6 @@ func (n *Node) injected(c *broker.ClientInfo, m *broker.Message) bool {
 // to another node before the publisher is acknowledged (see serveMissed).
 func (n *Node) OnPublish(c *broker.ClientInfo, m *broker.Message) error {
 	if !n.running.Load() {
-		return nil
-	}
-	if n.injected(c, m) {
 		return nil
 	}
 	// m.ClientID is the publisher's (the client a host publish was made

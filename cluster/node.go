@@ -2,9 +2,7 @@ package cluster
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,9 +27,8 @@ var ErrNotStarted = errors.New("cluster: node not started")
 // with the broker before the broker's own Start; the broker's Shutdown
 // (or Node.Close) leaves the cluster.
 type Node struct {
-	cfg    Config
-	log    *slog.Logger
-	secret string // marks messages this node injected (see inject)
+	cfg Config
+	log *slog.Logger
 
 	b       *broker.Broker
 	cli     *clientv3.Client
@@ -83,12 +80,9 @@ func New(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	var s [16]byte
-	_, _ = rand.Read(s[:])
 	n := &Node{
 		cfg:       cfg,
 		log:       cfg.Logger.With("node", cfg.NodeID),
-		secret:    hex.EncodeToString(s[:]),
 		local:     make(map[string]*localRoute),
 		lshared:   topics.NewTrie[string, struct{}](),
 		sessSubs:  make(map[string]map[string]struct{}),

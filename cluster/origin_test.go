@@ -27,18 +27,15 @@ func (h *originHook) OnPublish(c *broker.ClientInfo, m *broker.Message) error {
 
 func TestForwardedMessageKeepsOrigin(t *testing.T) {
 	// A message forwarded to another node keeps its publisher's client id:
-	// hooks there see it, and there a No Local subscription of that client
-	// id does not get it [MQTT-3.8.3-3]. The client id publishes on node 0
+	// there a No Local subscription of that client id does not get it
+	// [MQTT-3.8.3-3]. The PublishHooks see it once, on the node it was
+	// published to, with that client id; the receiving node's do not run
+	// for it (Broker.PublishForwarded). The client id publishes on node 0
 	// through an in-process Client (no session: nothing taken over) while
 	// its disconnected persistent session, subscribed with No Local, lives
 	// on node 1.
-	h := &originHook{got: map[string]string{}}
-	tc := newClusterHooks(t, 2, func(id string) []any {
-		if id == "n1" {
-			return []any{h}
-		}
-		return nil
-	})
+	hooks := map[string]*originHook{"n0": {got: map[string]string{}}, "n1": {got: map[string]string{}}}
+	tc := newClusterHooks(t, 2, func(id string) []any { return []any{hooks[id]} })
 	me, _ := dial(t, tc.nodes[1].addr, "me", persistent())
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -62,9 +59,14 @@ func TestForwardedMessageKeepsOrigin(t *testing.T) {
 	if got := me.until("nl/end", "end"); len(got) != 0 {
 		t.Errorf("the No Local session got %d of its own messages from another node (%v), want 0", len(got), payloads(got))
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.got["own"] != "me" || h.got["end"] != "pub" {
-		t.Errorf("hooks of the receiving node saw origins %q, want own=me, end=pub", h.got)
+	for _, h := range hooks {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+	}
+	if got := hooks["n0"].got; got["own"] != "me" || got["end"] != "pub" {
+		t.Errorf("hooks of the publisher's node saw origins %q, want own=me, end=pub", got)
+	}
+	if got := hooks["n1"].got; len(got) != 0 {
+		t.Errorf("hooks of the receiving node saw %q, want nothing (they ran on the publisher's node)", got)
 	}
 }
