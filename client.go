@@ -299,6 +299,9 @@ func (b *Broker) PublishForwarded(ctx context.Context, m *Message) (int, error) 
 	if m.QoS > 2 {
 		return 0, packets.ProtocolError
 	}
+	if m.Retain && b.feat.noRetain {
+		return 0, packets.RetainNotSupported
+	}
 	if err := topics.ValidateName([]byte(m.Topic)); err != nil {
 		return 0, packets.TopicNameInvalid
 	}
