@@ -114,7 +114,7 @@ func (c *Client) Publish(ctx context.Context, m *Message) (delivered int, err er
 	}
 	b.stats.MessagesReceived.Add(1)
 	b.metrics.MessagePublished(c.info.Listener, im.QoS)
-	if im.Retain {
+	if im.Retain && !b.hooks.only.groupsOnly(im) {
 		if err := b.retain(im, !(cp.RetainStored && c == b.host)); err != nil {
 			return 0, packets.ImplementationSpecificError
 		}
@@ -311,7 +311,7 @@ func (b *Broker) PublishForwarded(ctx context.Context, m *Message) (int, error) 
 	}
 	cp.SubscriptionIDs = nil
 	im := b.internal(&cp) // with its SharedGroups
-	if im.Retain {
+	if im.Retain && !b.hooks.only.groupsOnly(im) {
 		if err := b.retain(im, !cp.RetainStored); err != nil {
 			return 0, packets.ImplementationSpecificError
 		}

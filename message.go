@@ -41,6 +41,13 @@ type Message struct {
 	// to Broker.PublishMessage, or in a PublishHook. Nil, the default,
 	// delivers to every matching group; it is nil on delivery.
 	SharedGroups []string
+	// SharedGroupsOnly, with SharedGroups not nil, delivers the message to
+	// those groups only: no plain subscription gets it, and a retained
+	// message is not set or cleared by it. It is for a host that gives a
+	// group a message whose other subscribers on this broker already got
+	// it (the cluster package, when the node it first picked for the group
+	// had lost its members). False on delivery.
+	SharedGroupsOnly bool
 	// RetainStored says the retained message (Retain set) is already in the
 	// store shared with the broker that published it: Broker.PublishMessage
 	// updates the in-memory retained index only (a set or, with an empty
@@ -104,7 +111,7 @@ func (b *Broker) internal(m *Message) *sessions.Message {
 		im.Properties = p
 	}
 	if m.SharedGroups != nil {
-		b.hooks.only.set(im, m.SharedGroups)
+		b.hooks.only.set(im, m.SharedGroups, m.SharedGroupsOnly)
 	}
 	secs := uint32(0)
 	if m.Expiry > 0 {

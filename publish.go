@@ -119,7 +119,7 @@ func (c *conn) handlePublish(fh packets.FixedHeader, body []byte) error {
 		return c.ackPublish(&pk, codeOr(err, packets.NotAuthorized))
 	}
 	b.metrics.MessagePublished(c.info.Listener, m.QoS)
-	if m.Retain {
+	if m.Retain && !b.hooks.only.groupsOnly(m) {
 		if err := b.retain(m, true); err != nil {
 			if wait != nil {
 				_ = wait()
@@ -243,6 +243,11 @@ func (b *Broker) route(m *sessions.Message) (int, error) { return b.routeFrom(m,
 func (b *Broker) routeFrom(m *sessions.Message, c *conn) (int, error) {
 	st := b.matches.Get().(*routeState)
 	b.subs.Match(unsafeBytes(m.Topic), &st.m)
+	only, groupsOnly, restricted := b.hooks.only.take(m) // Message.SharedGroups
+	if groupsOnly {
+		clear(st.m.Subs) // its other subscribers had it (Message.SharedGroupsOnly)
+		st.m.Subs = st.m.Subs[:0]
+	}
 	if oneFilter(st.m.Subs) {
 		// All from one trie node: one entry per subscriber, nothing to merge.
 		for i := range st.m.Subs {
@@ -274,7 +279,6 @@ func (b *Broker) routeFrom(m *sessions.Message, c *conn) (int, error) {
 		}
 		clear(st.merged)
 	}
-	only, restricted := b.hooks.only.take(m) // Message.SharedGroups
 	for _, g := range st.m.Groups {
 		if restricted && !listed(only, g.Name, g.Filter) {
 			continue // another broker serves this group
@@ -393,8 +397,8 @@ func (b *Broker) publishHooks(c *ClientInfo, m *sessions.Message, later bool) (*
 	var waits []func() error
 	now := b.now()
 	em := exported(m, nil, now)
-	if groups, ok := b.hooks.only.take(m); ok {
-		em.SharedGroups = groups
+	if groups, only, ok := b.hooks.only.take(m); ok {
+		em.SharedGroups, em.SharedGroupsOnly = groups, only
 	}
 	orig := *em
 	for _, h := range b.hooks.publish {
@@ -449,7 +453,7 @@ func (b *Broker) publishHooks(c *ClientInfo, m *sessions.Message, later bool) (*
 		// Most hooks only look: route the message as it came, rather
 		// than rebuild it (a copy of every field per message).
 		if em.SharedGroups != nil {
-			b.hooks.only.set(m, em.SharedGroups)
+			b.hooks.only.set(m, em.SharedGroups, em.SharedGroupsOnly)
 		}
 		return m, wait, nil
 	}

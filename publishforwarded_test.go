@@ -54,3 +54,34 @@ func TestPublishForwardedSkipsTheHooks(t *testing.T) {
 		t.Errorf("the PublishHooks saw %d host publishes, want 1", got)
 	}
 }
+
+// TestSharedGroupsOnly: a message restricted to some shared groups with
+// SharedGroupsOnly reaches a member of those groups and no plain
+// subscriber, and sets no retained message: the host gives a group a
+// message the broker's other subscribers already had.
+func TestSharedGroupsOnly(t *testing.T) {
+	b, addr := startBroker(t)
+	plain := dialRaw(t, addr)
+	plain.connect(connect5("plain", true), packets.Success)
+	plain.subscribe(1, "go/#", 1)
+	member := dialRaw(t, addr)
+	member.connect(connect5("member", true), packets.Success)
+	member.subscribe(1, "$share/g/go/#", 1)
+
+	ctx := t.Context()
+	m := &broker.Message{Topic: "go/x", Payload: []byte("group"), QoS: 1, Retain: true,
+		SharedGroups: []string{"$share/g/go/#"}, SharedGroupsOnly: true}
+	if n, err := b.PublishForwarded(ctx, m); err != nil || n != 1 {
+		t.Fatalf("PublishForwarded: %d deliveries, %v; want 1", n, err)
+	}
+	p := member.expectPublish("go/x", "group")
+	member.send(&packets.Ack{Kind: packets.PUBACK, PacketID: p.PacketID})
+	if ms, _ := b.Retained("go/#"); len(ms) != 0 {
+		t.Errorf("%d retained messages, want 0 (a groups-only message sets none)", len(ms))
+	}
+	if err := b.Publish("go/end", []byte("end"), 1, false); err != nil {
+		t.Fatal(err)
+	}
+	p = plain.expectPublish("go/end", "end") // and nothing before it
+	plain.send(&packets.Ack{Kind: packets.PUBACK, PacketID: p.PacketID})
+}

@@ -50,27 +50,44 @@ type sharedGroup = topics.Group[subscriber, subscription]
 // retain when the publish fails before routing.
 type sharedOnly struct {
 	n atomic.Int64
-	m sync.Map // *sessions.Message → []string
+	m sync.Map // *sessions.Message → restriction
 }
 
-func (s *sharedOnly) set(m *sessions.Message, groups []string) {
-	if _, loaded := s.m.Swap(m, slices.Clone(groups)); !loaded {
+// restriction is a message's Message.SharedGroups and SharedGroupsOnly.
+type restriction struct {
+	groups     []string
+	groupsOnly bool
+}
+
+func (s *sharedOnly) set(m *sessions.Message, groups []string, groupsOnly bool) {
+	if _, loaded := s.m.Swap(m, restriction{slices.Clone(groups), groupsOnly}); !loaded {
 		s.n.Add(1)
 	}
 }
 
-// take returns and forgets the groups registered for m; ok is false when
-// m is not restricted.
-func (s *sharedOnly) take(m *sessions.Message) (groups []string, ok bool) {
+// take returns and forgets the groups registered for m and whether m goes
+// to them only; ok is false when m is not restricted.
+func (s *sharedOnly) take(m *sessions.Message) (groups []string, groupsOnly, ok bool) {
 	if s.n.Load() == 0 {
-		return nil, false
+		return nil, false, false
 	}
 	v, ok := s.m.LoadAndDelete(m)
 	if !ok {
-		return nil, false
+		return nil, false, false
 	}
 	s.n.Add(-1)
-	return v.([]string), true
+	r := v.(restriction)
+	return r.groups, r.groupsOnly, true
+}
+
+// groupsOnly reports whether m goes to its SharedGroups only (and sets no
+// retained message).
+func (s *sharedOnly) groupsOnly(m *sessions.Message) bool {
+	if s.n.Load() == 0 {
+		return false
+	}
+	v, ok := s.m.Load(m)
+	return ok && v.(restriction).groupsOnly
 }
 
 // listed reports whether groups names the shared group name on filter, as
