@@ -39,6 +39,7 @@ const (
 	flagAck    = 0x10 // the sender waits for an ack
 	flagCorr   = 0x20 // CorrelationData present (it may be empty)
 	flagGroups = 0x40 // SharedGroups present (it may be empty), after the payload
+	flagOnly   = 0x80 // SharedGroupsOnly: to those groups only
 )
 
 // errFrame reports a malformed frame.
@@ -98,6 +99,9 @@ func appendFrame(dst []byte, f *frame) []byte {
 		}
 		if m.SharedGroups != nil {
 			flags |= flagGroups
+			if m.SharedGroupsOnly {
+				flags |= flagOnly
+			}
 		}
 		dst = binary.AppendUvarint(dst, f.seq)
 		dst = append(dst, flags)
@@ -216,6 +220,7 @@ func decodeFrame(b []byte, f *frame) error {
 				for i := range m.SharedGroups {
 					m.SharedGroups[i] = d.string()
 				}
+				m.SharedGroupsOnly = flags&flagOnly != 0
 			} else {
 				d.err = errFrame
 			}

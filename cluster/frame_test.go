@@ -30,6 +30,7 @@ func TestFrameRoundTrip(t *testing.T) {
 		{"empty correlation data is not absent", frame{kind: frameMsg, seq: 3, msg: &broker.Message{Topic: "t", QoS: 1, CorrelationData: []byte{}}}},
 		{"shared groups", frame{kind: frameMsg, seq: 4, msg: &broker.Message{Topic: "t", Payload: []byte("p"), SharedGroups: []string{"$share/g/t", "$share/h/#"}}}},
 		{"no shared group is not absent", frame{kind: frameMsg, seq: 5, msg: &broker.Message{Topic: "t", SharedGroups: []string{}}}},
+		{"shared groups only", frame{kind: frameMsg, seq: 6, msg: &broker.Message{Topic: "t", SharedGroups: []string{"$share/g/t"}, SharedGroupsOnly: true}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,8 +3,6 @@ package cluster
 import (
 	"context"
 	"math/rand/v2"
-	"slices"
-	"strings"
 
 	"github.com/ternmq/broker"
 	"github.com/ternmq/broker/topics"
@@ -77,41 +75,37 @@ func (n *Node) hasMember(group string) bool {
 
 // serveMissed gives the shared groups that the nodes of targets reported
 // unserved in their acks to other nodes with a route for them, and waits
-// until those accept. Only nodes that did not get the message are asked:
-// a second copy would reach their plain subscribers twice. Each node is
-// asked once per message, so it ends; a group no node is left for misses
-// the message (counted in Stats.SharedLost). This node may take a group
-// it has members of too: here, when not nil, is the message it has yet
-// to route (QoS 2: the hook has not returned), and the group is added to
-// its SharedGroups; else (QoS 1, routed here already) it publishes a copy
-// for the groups alone, when no plain subscription of this node can match
-// the topic and the message is not retained (a retained copy would be
-// stored again). base is the message as forwarded.
+// until those accept. The copies go to the groups only
+// (broker.Message.SharedGroupsOnly): a node that got the message for its
+// plain subscribers does not give it to them twice. Each node is asked
+// once per group, so it ends; a group no node is left for misses the
+// message (counted in Stats.SharedLost). This node may take a group it
+// has members of too: here, when not nil, is the message it has yet to
+// route (QoS 2: the hook has not returned), and the group is added to its
+// SharedGroups; else (QoS 1, routed here already) it publishes a copy for
+// the groups alone. base is the message as forwarded.
 func (n *Node) serveMissed(ctx context.Context, base, here *broker.Message, targets []target, reqs []*request) error {
 	var missed []string
+	asked := make(map[string]struct{}) // group + "\x00" + node id: asked to serve it
 	for i, r := range reqs {
 		gs := targets[i].m.SharedGroups
 		for _, k := range r.unserved {
 			if k < uint64(len(gs)) {
 				missed = append(missed, gs[k])
+				asked[gs[k]+"\x00"+targets[i].p.m.ID] = struct{}{}
 			}
 		}
 	}
 	if len(missed) == 0 {
 		return nil
 	}
-	asked := make(map[string]struct{}, len(targets)+2)
-	for _, t := range targets {
-		asked[t.p.m.ID] = struct{}{}
-	}
 	var ms topics.Matches[string, struct{}]
 	n.remote.Match([]byte(base.Topic), &ms)
-	self := here != nil || !base.Retain && !n.plainMatch(base.Topic)
 	var alone []string // groups this node publishes a copy for (QoS 1)
 	for len(missed) > 0 {
 		round := make(map[*peer][]string, 1)
 		for _, key := range missed {
-			switch p, local := n.repick(key, &ms, asked, self); {
+			switch p, local := n.repick(key, &ms, asked); {
 			case local && here != nil:
 				here.SharedGroups = append(here.SharedGroups, key)
 				n.stats.sharedRepicked.Add(1)
@@ -134,9 +128,8 @@ func (n *Node) serveMissed(ctx context.Context, base, here *broker.Message, targ
 		}
 		var out []sent
 		for p, groups := range round {
-			asked[p.m.ID] = struct{}{}
 			cm := *base
-			cm.SharedGroups = groups
+			cm.SharedGroups, cm.SharedGroupsOnly = groups, true
 			r, err := p.send(ctx, &cm, true)
 			if err != nil {
 				for _, s := range out {
@@ -165,8 +158,7 @@ func (n *Node) serveMissed(ctx context.Context, base, here *broker.Message, targ
 	}
 	if len(alone) > 0 {
 		cm := *base
-		cm.SharedGroups = alone
-		cm.UserProperties = slices.Clip(cm.UserProperties) // inject appends its mark
+		cm.SharedGroups, cm.SharedGroupsOnly = alone, true
 		if err := n.inject(ctx, &cm); err != nil {
 			return err
 		}
@@ -174,62 +166,42 @@ func (n *Node) serveMissed(ctx context.Context, base, here *broker.Message, targ
 	return nil
 }
 
-// maxPlainScan bounds the filters plainMatch looks at: beyond, it says
-// yes without looking (the group misses the message), so that a miss
-// costs no more than a few thousand matches on a node with a million
-// filters.
-const maxPlainScan = 4096
-
-// plainMatch reports whether a subscription of this node that is not to
-// a shared group may match topic: a filter it counts, or is committing.
-func (n *Node) plainMatch(topic string) bool {
-	n.rmu.Lock()
-	defer n.rmu.Unlock()
-	if len(n.local) > maxPlainScan {
-		return true
-	}
-	for f := range n.local {
-		if !strings.HasPrefix(f, "$share/") && topics.Match(f, topic) {
-			return true
-		}
-	}
-	return false
-}
-
 // repick chooses, at random, among the live nodes with a route for the
-// shared group key that were not asked yet, and this node if local may
-// serve it and has members: local reports this node, else p is the node,
-// nil when none is left.
-func (n *Node) repick(key string, ms *topics.Matches[string, struct{}], asked map[string]struct{}, local bool) (p *peer, here bool) {
+// shared group key, and this node if it has members, one not asked to
+// serve key yet, and records it as asked: local reports this node, else p
+// is the node, nil when none is left.
+func (n *Node) repick(key string, ms *topics.Matches[string, struct{}], asked map[string]struct{}) (p *peer, here bool) {
+	var cands []*peer
 	for _, g := range ms.Groups {
 		if "$share/"+g.Name+"/"+g.Filter != key {
 			continue
 		}
-		var cands []*peer
 		for _, e := range g.Members() {
-			if _, done := asked[e.Key]; done {
+			if _, done := asked[key+"\x00"+e.Key]; done {
 				continue
 			}
 			if p := n.peer(e.Key); p != nil {
 				cands = append(cands, p)
 			}
 		}
-		self := local && n.hasMember(key)
-		k := len(cands)
-		if self {
-			k++
-		}
-		if k == 0 {
-			return nil, false
-		}
-		i := rand.IntN(k) // not g.Next(): plan's turn stays as it was
-		if i == len(cands) {
-			return nil, true
-		}
-		return cands[i], false
+		break
 	}
-	if local && n.hasMember(key) {
+	self := false
+	if _, done := asked[key+"\x00"+n.cfg.NodeID]; !done {
+		self = n.hasMember(key)
+	}
+	k := len(cands)
+	if self {
+		k++
+	}
+	if k == 0 {
+		return nil, false
+	}
+	i := rand.IntN(k) // not g.Next(): plan's turn stays as it was
+	if i == len(cands) {
+		asked[key+"\x00"+n.cfg.NodeID] = struct{}{}
 		return nil, true
 	}
-	return nil, false
+	asked[key+"\x00"+cands[i].m.ID] = struct{}{}
+	return cands[i], false
 }
