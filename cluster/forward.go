@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/ternmq/broker"
@@ -169,11 +170,28 @@ type target struct {
 // list of groups this node serves, or nil when no group is served
 // elsewhere (then every local group is, as without a cluster). Groups the
 // publisher restricted m to (m.SharedGroups) are the only ones planned.
+// m is the caller's copy: when no group matches, the targets share it,
+// its SharedGroups set to none; else each gets a copy of its own.
 func (n *Node) plan(m *broker.Message) (out []target, local []string) {
-	var ms topics.Matches[string, struct{}]
-	n.remote.Match([]byte(m.Topic), &ms)
+	ms := matchesPool.Get().(*topics.Matches[string, struct{}])
+	defer func() { ms.Reset(); matchesPool.Put(ms) }()
+	n.remote.Match([]byte(m.Topic), ms)
 	if !m.Retain && len(ms.Subs) == 0 && len(ms.Groups) == 0 {
 		return nil, nil
+	}
+	if !m.Retain && len(ms.Groups) == 0 {
+		// Plain subscribers only (most messages): one copy for every
+		// node, no group for any.
+		m.SharedGroups = noGroups
+		for _, e := range ms.Subs {
+			if slices.ContainsFunc(out, func(t target) bool { return t.p.m.ID == e.Key }) {
+				continue
+			}
+			if p := n.peer(e.Key); p != nil {
+				out = append(out, target{p, m})
+			}
+		}
+		return out, nil
 	}
 	assigned := make(map[string][]string, 4) // node id → its groups; a key per target
 	if m.Retain {
@@ -246,6 +264,15 @@ func (n *Node) plan(m *broker.Message) (out []target, local []string) {
 	}
 	return out, local
 }
+
+// matchesPool holds plan's match results, so that a publish does not grow
+// new ones.
+var matchesPool = sync.Pool{New: func() any { return new(topics.Matches[string, struct{}]) }}
+
+// noGroups is the SharedGroups of a copy for a node that serves none of
+// the message's groups: not nil, so that it skips its own. Never appended
+// to (a copy's list is replaced, not extended).
+var noGroups = []string{}
 
 func (n *Node) hasLocal(filter string) bool {
 	n.rmu.Lock()
