@@ -76,7 +76,7 @@ func TestForwardTimeoutRefusesThePublish(t *testing.T) {
 	if resp == nil || resp.ReasonCode != 0x80 {
 		t.Fatalf("PUBACK %+v (%v) for a forward never acknowledged, want 0x80", resp, err)
 	}
-	if took < timeout || took > timeout+time.Second {
+	if took < timeout || took > timeout+3*time.Second { // slack for a loaded CI machine
 		t.Fatalf("refused after %v, want about %v", took, timeout)
 	}
 }
