@@ -84,20 +84,8 @@ func (c *Client) Info() ClientInfo { return c.info }
 // stored), or ErrClosed.
 func (c *Client) Publish(ctx context.Context, m *Message) (delivered int, err error) {
 	b := c.b
-	if b.isClosing() {
-		return 0, ErrClosed
-	}
-	if m.QoS > 2 {
-		return 0, packets.ProtocolError
-	}
-	if m.QoS > b.feat.maxQoS {
-		return 0, packets.QoSNotSupported
-	}
-	if m.Retain && b.feat.noRetain {
-		return 0, packets.RetainNotSupported
-	}
-	if err := topics.ValidateName([]byte(m.Topic)); err != nil {
-		return 0, packets.TopicNameInvalid
+	if err := b.checkPublish(m); err != nil {
+		return 0, err
 	}
 	if d := b.authorizePublish(&c.info, m.Topic, m.QoS, m.Retain); !d.Allowed() {
 		return 0, refusal(d, packets.ImplementationSpecificError)
@@ -114,8 +102,34 @@ func (c *Client) Publish(ctx context.Context, m *Message) (delivered int, err er
 	}
 	b.stats.MessagesReceived.Add(1)
 	b.metrics.MessagePublished(c.info.Listener, im.QoS)
+	return b.retainAndRoute(im, !(cp.RetainStored && c == b.host))
+}
+
+// checkPublish refuses what no publish of m may do here: the broker is
+// closing, the QoS or retain flag is not available, the topic is not a
+// topic name.
+func (b *Broker) checkPublish(m *Message) error {
+	switch {
+	case b.isClosing():
+		return ErrClosed
+	case m.QoS > 2:
+		return packets.ProtocolError
+	case m.QoS > b.feat.maxQoS:
+		return packets.QoSNotSupported
+	case m.Retain && b.feat.noRetain:
+		return packets.RetainNotSupported
+	case topics.ValidateName([]byte(m.Topic)) != nil:
+		return packets.TopicNameInvalid
+	}
+	return nil
+}
+
+// retainAndRoute sets or clears the retained message of im (in storage
+// too if store) unless it goes to shared groups only, then routes it. An
+// error is ImplementationSpecificError: not stored.
+func (b *Broker) retainAndRoute(im *sessions.Message, store bool) (int, error) {
 	if im.Retain && !b.hooks.only.groupsOnly(im) {
-		if err := b.retain(im, !(cp.RetainStored && c == b.host)); err != nil {
+		if err := b.retain(im, store); err != nil {
 			return 0, packets.ImplementationSpecificError
 		}
 	}
@@ -293,34 +307,15 @@ func (b *Broker) PublishMessage(ctx context.Context, m *Message) (int, error) {
 // hosts that route messages between brokers (the cluster package): a
 // message passes the hooks of the broker its client published to only.
 func (b *Broker) PublishForwarded(ctx context.Context, m *Message) (int, error) {
-	if b.isClosing() {
-		return 0, ErrClosed
-	}
-	if m.QoS > 2 {
-		return 0, packets.ProtocolError
-	}
-	if m.Retain && b.feat.noRetain {
-		return 0, packets.RetainNotSupported
-	}
-	if err := topics.ValidateName([]byte(m.Topic)); err != nil {
-		return 0, packets.TopicNameInvalid
+	if err := b.checkPublish(m); err != nil {
+		return 0, err
 	}
 	cp := *m
 	if cp.Received.IsZero() {
 		cp.Received = b.now()
 	}
 	cp.SubscriptionIDs = nil
-	im := b.internal(&cp) // with its SharedGroups
-	if im.Retain && !b.hooks.only.groupsOnly(im) {
-		if err := b.retain(im, !cp.RetainStored); err != nil {
-			return 0, packets.ImplementationSpecificError
-		}
-	}
-	n, err := b.route(im)
-	if err != nil {
-		return n, packets.ImplementationSpecificError
-	}
-	return n, nil
+	return b.retainAndRoute(b.internal(&cp), !cp.RetainStored) // internal keeps its SharedGroups
 }
 
 // Subscribe calls fn for every message matching filter as the host does

@@ -21,10 +21,13 @@ func (b *Broker) storeCtx() (context.Context, context.CancelFunc) {
 }
 
 // toStored converts a routed message to its stored form.
-func toStored(m *sessions.Message) *storage.Message {
+func toStored(m *sessions.Message) *storage.Message { return storedWith(m, m.Properties) }
+
+// storedWith converts m with the properties p instead of its own.
+func storedWith(m *sessions.Message, p *packets.Properties) *storage.Message {
 	sm := &storage.Message{Topic: m.Topic, Payload: m.Payload, QoS: m.QoS, Retain: m.Retain, Expiry: m.Expiry}
-	if m.Properties != nil {
-		if b, err := m.Properties.Append(nil, packets.PUBLISH); err == nil {
+	if p != nil {
+		if b, err := p.Append(nil, packets.PUBLISH); err == nil {
 			sm.Properties = b
 		}
 	}
@@ -36,19 +39,18 @@ func toStored(m *sessions.Message) *storage.Message {
 // Identifiers of the subscriptions it matched, which the client must get
 // with it after a restart or on another broker [MQTT-3.3.4-3].
 func toStoredDelivery(d *sessions.Delivery) *storage.Message {
-	sm := toStored(d.Msg)
-	sm.QoS, sm.Retain = d.QoS, d.Retain
+	p := d.Msg.Properties
 	if len(d.SubIDs) > 0 {
-		var p packets.Properties
-		if d.Msg.Properties != nil {
-			p = *d.Msg.Properties
+		var withIDs packets.Properties
+		if p != nil {
+			withIDs = *p
 		}
-		p.SubscriptionIDs = d.SubIDs
-		p.Present.Add(packets.PropSubscriptionID)
-		if b, err := p.Append(nil, packets.PUBLISH); err == nil {
-			sm.Properties = b
-		}
+		withIDs.SubscriptionIDs = d.SubIDs
+		withIDs.Present.Add(packets.PropSubscriptionID)
+		p = &withIDs
 	}
+	sm := storedWith(d.Msg, p)
+	sm.QoS, sm.Retain = d.QoS, d.Retain
 	return sm
 }
 

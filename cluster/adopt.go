@@ -232,12 +232,8 @@ func (n *Node) claimedByMember(ctx context.Context, clientID string) bool {
 		return false // adopt: a duplicate is better than a session nobody queues for
 	}
 	owner := string(resp.Kvs[0].Value)
-	for _, m := range n.Members() {
-		if m.Broker == owner {
-			return true
-		}
-	}
-	return false
+	live, _ := n.liveBroker(owner)
+	return live && owner != n.b.ID()
 }
 
 // hold routes a session of the broker that held/ says this node holds.

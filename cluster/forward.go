@@ -63,7 +63,7 @@ func (n *Node) OnPublish(c *broker.ClientInfo, m *broker.Message) error {
 	}
 	if m.QoS == 0 {
 		for _, t := range targets {
-			_, _ = t.p.send(n.ctx, t.m, false)
+			t.p.sendNoAck(t.m)
 		}
 		return nil
 	}
@@ -104,9 +104,7 @@ func (n *Node) OnPublish(c *broker.ClientInfo, m *broker.Message) error {
 			if m.QoS == 2 {
 				here = m
 			}
-			ctx, cancel := context.WithDeadline(n.ctx, deadline)
-			first = n.serveMissed(ctx, targets[0].m, here, targets, reqs) // any copy: its SharedGroups are replaced
-			cancel()
+			first = n.serveMissed(deadline, targets[0].m, here, targets, reqs) // any copy: its SharedGroups are replaced
 		}
 		if first != nil {
 			return n.refused(c, m, first)

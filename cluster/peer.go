@@ -97,30 +97,13 @@ func (r *request) finish(err error) {
 	}
 }
 
-// send queues a message; wait says whether the caller will wait for the
-// ack. A QoS 0 message (no wait) is dropped when the queue is full.
-func (p *peer) send(ctx context.Context, m *broker.Message, wait bool) (*request, error) {
-	r := &request{f: frame{kind: frameMsg, seq: p.seq.Add(1), msg: m, wantAck: wait}}
-	if !wait {
-		select {
-		case p.queue <- r:
-			return r, nil
-		default:
-			p.n.stats.dropped.Add(1)
-			return nil, errors.New("cluster: link queue full")
-		}
-	}
-	if p.state.Load() == linkDown {
-		return nil, errLinkDown
-	}
-	r.done = make(chan error, 1)
+// sendNoAck queues a QoS 0 message, nobody waiting for its ack; it is
+// dropped (and counted) when the queue is full.
+func (p *peer) sendNoAck(m *broker.Message) {
 	select {
-	case p.queue <- r:
-		return r, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-p.ctx.Done():
-		return nil, p.err()
+	case p.queue <- &request{f: frame{kind: frameMsg, seq: p.seq.Add(1), msg: m}}:
+	default:
+		p.n.stats.dropped.Add(1)
 	}
 }
 

@@ -1,8 +1,8 @@
 package cluster
 
 import (
-	"context"
 	"math/rand/v2"
+	"time"
 
 	"github.com/ternmq/broker"
 	"github.com/ternmq/broker/topics"
@@ -84,7 +84,7 @@ func (n *Node) hasMember(group string) bool {
 // route (QoS 2: the hook has not returned), and the group is added to its
 // SharedGroups; else (QoS 1, routed here already) it publishes a copy for
 // the groups alone. base is the message as forwarded.
-func (n *Node) serveMissed(ctx context.Context, base, here *broker.Message, targets []target, reqs []*request) error {
+func (n *Node) serveMissed(deadline time.Time, base, here *broker.Message, targets []target, reqs []*request) error {
 	var missed []string
 	asked := make(map[string]struct{}) // group + "\x00" + node id: asked to serve it
 	for i, r := range reqs {
@@ -130,7 +130,7 @@ func (n *Node) serveMissed(ctx context.Context, base, here *broker.Message, targ
 		for p, groups := range round {
 			cm := *base
 			cm.SharedGroups, cm.SharedGroupsOnly = groups, true
-			r, err := p.send(ctx, &cm, true)
+			r, err := p.sendBy(&cm, deadline)
 			if err != nil {
 				for _, s := range out {
 					s.r.abandoned.Store(true)
@@ -142,7 +142,7 @@ func (n *Node) serveMissed(ctx context.Context, base, here *broker.Message, targ
 		}
 		var first error
 		for _, s := range out {
-			if err := s.p.wait(ctx, s.r); err != nil {
+			if err := s.p.waitBy(s.r, deadline); err != nil {
 				first = err
 				continue
 			}
@@ -159,7 +159,7 @@ func (n *Node) serveMissed(ctx context.Context, base, here *broker.Message, targ
 	if len(alone) > 0 {
 		cm := *base
 		cm.SharedGroups, cm.SharedGroupsOnly = alone, true
-		if err := n.inject(ctx, &cm); err != nil {
+		if err := n.inject(n.ctx, &cm); err != nil {
 			return err
 		}
 	}

@@ -196,7 +196,8 @@ func (n *Node) decideAside(clientID, owner string, w *storage.Will, raw []byte, 
 }
 
 // publishTaken publishes a will this node took from etcd (it is the only
-// one to publish it), as the host on behalf of its client.
+// one to publish it), as the host on behalf of its client: its origin, as
+// for a will the broker publishes (No Local, hooks).
 func (n *Node) publishTaken(clientID string, w *storage.Will) {
 	m, err := willMessage(w)
 	if err != nil {
@@ -205,10 +206,10 @@ func (n *Node) publishTaken(clientID string, w *storage.Will) {
 	}
 	m.ClientID = clientID
 	if _, err := n.b.PublishMessage(n.ctx, m); err != nil {
-		n.log.Warn("publishing the will of a client's previous connection", "client", clientID, "err", err)
+		n.log.Warn("publishing the will of a dead broker's client", "client", clientID, "err", err)
 		return
 	}
-	n.log.Info("published the will of a client's previous connection to a dead broker", "client", clientID, "topic", m.Topic)
+	n.log.Info("published the will of a dead broker's client", "client", clientID, "topic", m.Topic)
 }
 
 func (n *Node) willKey(clientID string) string {

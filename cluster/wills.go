@@ -134,20 +134,9 @@ func (n *Node) publishWill(clientID, owner string, w *storage.Will) bool {
 		n.log.Warn("taking a will", "client", clientID, "err", err)
 		return false
 	}
-	if !resp.Succeeded {
-		return true // connected again, or already published
+	if resp.Succeeded { // else connected again, or already published
+		n.publishTaken(clientID, w) // taken from the store: not published twice
 	}
-	m, err := willMessage(w)
-	if err != nil {
-		n.log.Warn("a stored will cannot be read", "client", clientID, "err", err)
-		return true
-	}
-	m.ClientID = clientID // its origin, as for a will the broker publishes (No Local, hooks)
-	if _, err := n.b.PublishMessage(n.ctx, m); err != nil {
-		n.log.Warn("publishing the will of a dead broker's client", "client", clientID, "err", err)
-		return true // taken from the store: not published twice
-	}
-	n.log.Info("published the will of a dead broker's client", "client", clientID, "topic", m.Topic)
 	return true
 }
 
