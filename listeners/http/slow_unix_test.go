@@ -63,7 +63,8 @@ func TestSlowReaderIsClosedNotWaitedFor(t *testing.T) {
 		}
 		return nil
 	})
-	// The stuck connection is cut once its pending write times out.
+	// The stuck connection is reset: the backlog in its socket buffers is
+	// not trickled to it.
 	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	buf := make([]byte, 64<<10)
 	total := 0

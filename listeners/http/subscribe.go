@@ -2,6 +2,7 @@ package httpbridge
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -132,6 +133,7 @@ func (l *Listener) sse(w http.ResponseWriter, r *http.Request, s *stream, gen ui
 			// than trickle the backlog to it.
 			data, _ := json.Marshal(map[string]string{"reason": reason})
 			l.write(w, rc, appendEvent(buf[:0], "close", "", data))
+			abort(rc)
 			return
 		}
 		if len(evs) > 0 {
@@ -164,6 +166,24 @@ func (l *Listener) sse(w http.ResponseWriter, r *http.Request, s *stream, gen ui
 			return
 		}
 	}
+}
+
+// abort resets the connection of an overflowed stream: the backlog
+// already in its socket's send buffer (megabytes, on a reader that has
+// just opened its window) is discarded rather than trickled to it, and
+// the connection is not kept for another request.
+func abort(rc *http.ResponseController) {
+	c, _, err := rc.Hijack()
+	if err != nil {
+		return
+	}
+	if tc, ok := c.(interface{ NetConn() net.Conn }); ok { // TLS
+		c = tc.NetConn()
+	}
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0) // close sends RST and drops unsent data
+	}
+	_ = c.Close()
 }
 
 // appendEvent appends one SSE event; data is one line of JSON.
