@@ -26,7 +26,7 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 // New listens on address ("127.0.0.1:1883", ":0" for a random port) and
 // names the listener name ("tcp" when empty).
 func New(name, address string, opts ...Option) (*Listener, error) {
-	ln, err := net.Listen("tcp", address)
+	ln, err := accept.ListenTCP(address)
 	if err != nil {
 		return nil, err
 	}
@@ -63,9 +63,6 @@ func (l *Listener) Serve(h listeners.Handler) error {
 				return nil
 			}
 			return err
-		}
-		if tc, ok := c.(*net.TCPConn); ok {
-			_ = tc.SetNoDelay(true)
 		}
 		go h.ServeConn(l.name, c)
 	}

@@ -70,7 +70,7 @@ func New(name, address string, cfg *tls.Config, opts ...Option) (*Listener, erro
 	if cfg.GetConfigForClient == nil && cfg.ClientAuth < tls.VerifyClientCertIfGiven && identityOn(opts) {
 		return nil, errIdentityUnverified
 	}
-	ln, err := net.Listen("tcp", address)
+	ln, err := accept.ListenTCP(address)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +87,7 @@ func NewFromFiles(name, address string, f Files, opts ...Option) (*Listener, err
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", address)
+	ln, err := accept.ListenTCP(address)
 	if err != nil {
 		return nil, err
 	}
@@ -149,9 +149,6 @@ func (l *Listener) Serve(h listeners.Handler) error {
 				return nil
 			}
 			return err
-		}
-		if tc, ok := c.(*net.TCPConn); ok {
-			_ = tc.SetNoDelay(true)
 		}
 		l.wg.Add(1)
 		go func() {

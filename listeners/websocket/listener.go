@@ -36,7 +36,7 @@ func New(name, address string, opts ...Option) (*Listener, error) {
 	if o.identity != 0 && o.tls == nil {
 		return nil, errors.New("websocket: WithIdentity needs WithTLS (identities come from client certificates)")
 	}
-	ln, err := net.Listen("tcp", address)
+	ln, err := accept.ListenTCP(address)
 	if err != nil {
 		return nil, err
 	}
