@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/ternmq/broker"
@@ -41,6 +42,10 @@ const (
 	flagGroups = 0x40 // SharedGroups present (it may be empty), after the payload
 	flagOnly   = 0x80 // SharedGroupsOnly: to those groups only
 )
+
+// maxExpiryMillis is the largest message expiry a frame carries, in
+// milliseconds: the largest a time.Duration holds.
+const maxExpiryMillis = uint64(1<<63-1) / uint64(time.Millisecond)
 
 // errFrame reports a malformed frame.
 var errFrame = errors.New("cluster: malformed link frame")
@@ -151,12 +156,24 @@ func readFrame(r *bufio.Reader, buf []byte, f *frame) ([]byte, error) {
 	if n == 0 || n > maxFrame {
 		return buf, fmt.Errorf("%w: length %d", errFrame, n)
 	}
-	if cap(buf) < int(n) {
-		buf = make([]byte, n)
+	if cap(buf) >= int(n) {
+		buf = buf[:n]
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return buf, err
+		}
+		return buf, decodeFrame(buf, f)
 	}
-	buf = buf[:n]
-	if _, err := io.ReadFull(r, buf); err != nil {
-		return buf, err
+	// A larger buffer grows with the bytes that arrive, not with the
+	// length the peer declares: a header alone costs no 300 MiB.
+	buf = buf[:0]
+	for len(buf) < int(n) {
+		step := min(int(n)-len(buf), max(len(buf), 64<<10))
+		buf = slices.Grow(buf, step)
+		got, err := io.ReadFull(r, buf[len(buf):len(buf)+step])
+		buf = buf[:len(buf)+got]
+		if err != nil {
+			return buf, err
+		}
 	}
 	return buf, decodeFrame(buf, f)
 }
@@ -196,7 +213,11 @@ func decodeFrame(b []byte, f *frame) error {
 		m.Retain = flags&flagRetain != 0
 		m.PayloadUTF8 = flags&flagUTF8 != 0
 		f.wantAck = flags&flagAck != 0
-		m.Expiry = time.Duration(d.uvarint()) * time.Millisecond
+		if ms := d.uvarint(); ms <= maxExpiryMillis {
+			m.Expiry = time.Duration(ms) * time.Millisecond
+		} else {
+			d.err = errFrame // a negative or wrapped Duration
+		}
 		m.Topic = d.string()
 		m.ContentType = d.string()
 		m.ResponseTopic = d.string()
