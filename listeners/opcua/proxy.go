@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"sync"
 	"time"
@@ -18,7 +19,9 @@ import (
 // connection would stop the endpoint. The proxy reads the Hello with a
 // deadline, refuses Reverse Hello (which would make gopcua dial an address
 // the client names), and connects to gopcua only with a complete Hello,
-// waiting for its Acknowledge before relaying the rest.
+// waiting for its Acknowledge before relaying the rest; the rest from the
+// client goes through inspect (inspect.go), which keeps gopcua's decoder
+// from seeing a request it would panic on.
 
 // maxHello bounds an OPC UA Hello message: its header, five integers and
 // an endpoint URL of at most 4096 bytes (Part 6, 7.1.2.3).
@@ -27,6 +30,7 @@ const maxHello = 8 + 20 + 4 + 4096
 // proxy relays public connections to gopcua's loopback endpoint.
 type proxy struct {
 	ln       net.Listener
+	log      *slog.Logger
 	target   string
 	deadline time.Duration
 
@@ -119,8 +123,11 @@ func (p *proxy) relay(c net.Conn) {
 		_, _ = io.Copy(c, up)
 		_ = c.Close()
 	}()
-	_, _ = io.Copy(up, c)
+	if err := inspect(c, up, limitsOf(ack)); err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+		p.log.Warn("opcua: connection closed", "remote", c.RemoteAddr().String(), "err", err)
+	}
 	_ = up.Close()
+	_ = c.Close()
 	<-done
 }
 

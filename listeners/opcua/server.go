@@ -299,7 +299,7 @@ func (s *Server) Serve(h listeners.Handler) (err error) {
 		_ = s.ln.Close()
 		return fmt.Errorf("opcua: listener %q: %w", s.name, err)
 	}
-	px := &proxy{ln: s.ln, target: net.JoinHostPort("127.0.0.1", strconv.Itoa(inner)), deadline: s.cfg.HandshakeTimeout, conns: make(map[net.Conn]struct{})}
+	px := &proxy{ln: s.ln, log: s.log, target: net.JoinHostPort("127.0.0.1", strconv.Itoa(inner)), deadline: s.cfg.HandshakeTimeout, conns: make(map[net.Conn]struct{})}
 	pxDone := make(chan struct{})
 	go func() { defer close(pxDone); px.serve() }()
 
