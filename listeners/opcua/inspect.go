@@ -37,7 +37,7 @@ type msgLimits struct {
 func limitsOf(ack []byte) msgLimits {
 	l := msgLimits{chunk: 0xffff, message: 2 << 20}
 	if len(ack) >= 28 && string(ack[:3]) == "ACK" {
-		if v := binary.LittleEndian.Uint32(ack[12:]); v >= 8192 { // the server's ReceiveBufferSize
+		if v := binary.LittleEndian.Uint32(ack[12:]); v >= 8192 { // the server's ReceiveBufferSize (8192 at least, Part 6, 7.1.2.4)
 			l.chunk = v
 		}
 		if v := binary.LittleEndian.Uint32(ack[20:]); v > 0 { // MaxMessageSize
@@ -47,8 +47,12 @@ func limitsOf(ack []byte) msgLimits {
 	return l
 }
 
+// errRefused wraps every reason inspect ends a connection for (the
+// others are the connection's own end).
+var errRefused = errors.New("opcua: request refused")
+
 // errPanicked: a request gopcua's decoder panics on.
-var errPanicked = errors.New("opcua: malformed request")
+var errPanicked = fmt.Errorf("%w: gopcua's decoder panics on it", errRefused)
 
 // maxPending bounds the requests a client has sent some chunks of and
 // not the last (gopcua's MaxChunkCount).
@@ -66,7 +70,7 @@ func inspect(c io.Reader, up io.Writer, lim msgLimits) error {
 		}
 		size := binary.LittleEndian.Uint32(buf[4:])
 		if size < 8 || size > lim.chunk {
-			return fmt.Errorf("opcua: %q chunk of %d bytes (at most %d)", buf[:4], size, lim.chunk)
+			return fmt.Errorf("%w: %q chunk of %d bytes (at most %d)", errRefused, buf[:4], size, lim.chunk)
 		}
 		buf = slices.Grow(buf[:8], int(size)-8)[:size]
 		if _, err := io.ReadFull(c, buf[8:]); err != nil {
@@ -76,10 +80,10 @@ func inspect(c io.Reader, up io.Writer, lim msgLimits) error {
 			switch buf[3] {
 			case 'C':
 				if held += len(body); uint32(held) > lim.message {
-					return fmt.Errorf("opcua: request of more than %d bytes", lim.message)
+					return fmt.Errorf("%w: more than %d bytes", errRefused, lim.message)
 				}
 				if _, ok := pending[id]; !ok && len(pending) == maxPending {
-					return fmt.Errorf("opcua: more than %d requests in chunks", maxPending)
+					return fmt.Errorf("%w: more than %d requests in chunks", errRefused, maxPending)
 				}
 				pending[id] = append(pending[id], body...)
 			case 'A':

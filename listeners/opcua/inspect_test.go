@@ -3,6 +3,7 @@ package opcua
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"io"
 	"runtime"
 	"testing"
@@ -95,8 +96,8 @@ func TestInspectHoldsBackARequestThatPanicsTheDecoder(t *testing.T) {
 			if want := bytes.Join(tc.stream[:tc.forward], nil); !bytes.Equal(out.Bytes(), want) {
 				t.Errorf("passed on %d bytes, want %d (the first %d chunks); err %v", out.Len(), len(want), tc.forward, err)
 			}
-			if tc.forward < len(tc.stream) && err == nil {
-				t.Error("no error for the request held back")
+			if tc.forward < len(tc.stream) && !errors.Is(err, errRefused) {
+				t.Errorf("err %v, want errRefused for the request held back", err)
 			}
 		})
 	}
@@ -163,7 +164,7 @@ func TestCheckRequest(t *testing.T) {
 		{"unknown service", []byte{1, 0, 0xff, 0xff, 1, 2, 3}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := checkRequest(tc.body); (err == nil) != tc.ok {
+			if err := checkRequest(tc.body); (err == nil) != tc.ok || (err != nil && !errors.Is(err, errRefused)) {
 				t.Errorf("checkRequest: %v, want ok %v", err, tc.ok)
 			}
 		})

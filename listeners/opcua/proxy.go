@@ -20,8 +20,8 @@ import (
 // deadline, refuses Reverse Hello (which would make gopcua dial an address
 // the client names), and connects to gopcua only with a complete Hello,
 // waiting for its Acknowledge before relaying the rest; the rest from the
-// client goes through inspect (inspect.go), which keeps gopcua's decoder
-// from seeing a request it would panic on.
+// client goes through inspect (inspect.go), which keeps from gopcua's
+// decoder the requests it would panic, allocate gigabytes or loop on.
 
 // maxHello bounds an OPC UA Hello message: its header, five integers and
 // an endpoint URL of at most 4096 bytes (Part 6, 7.1.2.3).
@@ -123,7 +123,7 @@ func (p *proxy) relay(c net.Conn) {
 		_, _ = io.Copy(c, up)
 		_ = c.Close()
 	}()
-	if err := inspect(c, up, limitsOf(ack)); err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+	if err := inspect(c, up, limitsOf(ack)); errors.Is(err, errRefused) {
 		p.log.Warn("opcua: connection closed", "remote", c.RemoteAddr().String(), "err", err)
 	}
 	_ = up.Close()

@@ -17,8 +17,9 @@ import (
 // bytes: gopcua makes an array as long as its declared length before it
 // reads an element (a 20-byte request declaring 2^31 elements made it
 // allocate 16 GiB, and a machine that cannot map that much ends the
-// process), a Variant's array dimensions likewise, and a Variant array of
-// length below -1 makes it panic. Lengths are checked against the bytes
+// process), a Variant's array dimensions likewise; dimensions whose int32
+// product overflows to the array's length make it loop forever, and a
+// Variant array of length below -1 makes it panic. Lengths are checked against the bytes
 // left; Variant arrays as gopcua bounds them (ua.MaxVariantArrayLength);
 // nesting is bounded by maxDepth. What gopcua refuses by itself (an
 // unknown service, bytes missing) passes: gopcua answers it.
@@ -45,8 +46,8 @@ const maxDepth = 64
 
 var (
 	errShort    = errors.New("opcua: request ends early") // gopcua finds this too
-	errTooDeep  = errors.New("opcua: request nested too deep")
-	errTooLarge = errors.New("opcua: request declares more elements than it has bytes")
+	errTooDeep  = fmt.Errorf("%w: nested too deep", errRefused)
+	errTooLarge = fmt.Errorf("%w: more elements declared than bytes", errRefused)
 )
 
 var (
@@ -227,7 +228,7 @@ func (w *walker) variant(depth int) error {
 	n := int32(u)
 	switch {
 	case n < -1:
-		return fmt.Errorf("opcua: Variant array of length %d", n) // gopcua panics
+		return fmt.Errorf("%w: Variant array of length %d", errRefused, n) // gopcua panics
 	case int(n) > ua.MaxVariantArrayLength:
 		return errShort // gopcua refuses it
 	case int(n) > len(w.b):
