@@ -1,5 +1,5 @@
 # The README's two commands: `go run ./cmd/mqttd` runs the broker, `make test` runs the tests.
-.PHONY: test deps vet bench soak
+.PHONY: test deps vet bench soak fuzz
 
 # deps installs what the tests talk to and we did not write (Debian and npm
 # packages): every script in .ci/deps, each a no-op when its packages are
@@ -24,3 +24,14 @@ bench:
 # goroutines and memory must come back (soak_test.go).
 soak:
 	TERN_SOAK=$${TERN_SOAK:-10m} go test -race -count=1 -run TestSoak -timeout 30m -v .
+
+# fuzz runs every fuzz target of every package for FUZZTIME each (not in
+# CI, which runs their seed corpora): `make fuzz FUZZTIME=2m`.
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in $$(go list ./...); do \
+		for f in $$(go test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "== $$pkg $$f"; \
+			go test -run=NONE -fuzz="^$$f\$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
