@@ -3,6 +3,7 @@ package broker_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -188,11 +189,16 @@ func TestDelayedWillKeepsNewConnectionsWill(t *testing.T) {
 		}
 		return nil
 	})
-	w, err := st.Wills().Get(ctx, "dev")
-	if err != nil {
-		t.Fatalf("the new connection's will is not stored: %v", err)
-	}
-	if string(w.Payload) != "new" {
-		t.Errorf("stored will %q, want the new connection's", w.Payload)
-	}
+	// The broker stores the new connection's will after it writes
+	// CONNACK: wait for it rather than race it.
+	checkFor(t, 5*time.Second, func() error {
+		w, err := st.Wills().Get(ctx, "dev")
+		if err != nil {
+			return fmt.Errorf("the new connection's will is not stored: %v", err)
+		}
+		if string(w.Payload) != "new" {
+			return fmt.Errorf("stored will %q, want the new connection's", w.Payload)
+		}
+		return nil
+	})
 }
