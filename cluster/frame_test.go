@@ -19,6 +19,7 @@ func TestFrameRoundTrip(t *testing.T) {
 	}{
 		{"hello", frame{kind: frameHello, node: "node-a"}},
 		{"ack", frame{kind: frameAck, seq: 1 << 40, code: 0x80}},
+		{"ack with unserved shared groups", frame{kind: frameAck, seq: 10, unserved: []uint64{0, 2, 300}}},
 		{"sync", frame{kind: frameSync, seq: 7, rev: 123456789}},
 		{"bare QoS 0 message", frame{kind: frameMsg, seq: 1, msg: &broker.Message{Topic: "a/b"}}},
 		{"every field", frame{kind: frameMsg, seq: 2, wantAck: true, msg: &broker.Message{

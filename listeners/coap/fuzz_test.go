@@ -15,13 +15,13 @@ import (
 )
 
 // datagram encodes a CoAP message built by setup.
-func datagram(tb testing.TB, typ message.Type, code codes.Code, mid int32, setup func(m *pool.Message)) []byte {
+func datagram(tb testing.TB, typ message.Type, code codes.Code, mid int32, token []byte, setup func(m *pool.Message)) []byte {
 	tb.Helper()
 	m := pool.NewMessage(context.Background())
 	m.SetType(typ)
 	m.SetCode(code)
 	m.SetMessageID(mid)
-	m.SetToken([]byte{1, 2, 3, 4})
+	m.SetToken(token)
 	if setup != nil {
 		setup(m)
 	}
@@ -56,22 +56,22 @@ func FuzzDatagram(f *testing.F) {
 	}
 	f.Cleanup(func() { conn.Close() })
 
-	f.Add(datagram(f, message.Confirmable, codes.POST, 1, func(m *pool.Message) {
+	f.Add(datagram(f, message.Confirmable, codes.POST, 1, []byte{1, 2, 3, 4}, func(m *pool.Message) {
 		m.SetPath("/ps/a/b")
 		m.SetBody(nil)
 		m.SetContentFormat(message.TextPlain)
 	}))
-	f.Add(datagram(f, message.Confirmable, codes.GET, 2, func(m *pool.Message) {
+	f.Add(datagram(f, message.Confirmable, codes.GET, 2, []byte{1, 2, 3, 4}, func(m *pool.Message) {
 		m.SetPath("/ps/a/+")
 		m.SetObserve(0)
 	}))
-	f.Add(datagram(f, message.NonConfirmable, codes.PUT, 3, func(m *pool.Message) {
+	f.Add(datagram(f, message.NonConfirmable, codes.PUT, 3, []byte{1, 2, 3, 4}, func(m *pool.Message) {
 		m.SetPath("/ps/c")
 		m.AddQuery("qos=1")
 		m.AddQuery("retain=1")
 		m.SetOptionUint32(message.Block1, 0x0e)
 	}))
-	f.Add(datagram(f, message.Confirmable, codes.GET, 4, func(m *pool.Message) { m.SetPath("/.well-known/core") }))
+	f.Add(datagram(f, message.Confirmable, codes.GET, 4, []byte{1, 2, 3, 4}, func(m *pool.Message) { m.SetPath("/.well-known/core") }))
 	f.Add([]byte{0x40, 0x01, 0x00, 0x05, 0xff})
 
 	var mid uint16 = 0x7000

@@ -42,19 +42,7 @@ func dialRaw(t *testing.T, addr string) *rawPeer {
 // send sends a message built by setup.
 func (p *rawPeer) send(typ message.Type, code codes.Code, mid int32, token []byte, setup func(m *pool.Message)) {
 	p.t.Helper()
-	m := pool.NewMessage(context.Background())
-	m.SetType(typ)
-	m.SetCode(code)
-	m.SetMessageID(mid)
-	m.SetToken(token)
-	if setup != nil {
-		setup(m)
-	}
-	data, err := m.MarshalWithEncoder(coder.DefaultCoder)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	if _, err := p.conn.Write(data); err != nil {
+	if _, err := p.conn.Write(datagram(p.t, typ, code, mid, token, setup)); err != nil {
 		p.t.Fatal(err)
 	}
 }

@@ -94,9 +94,6 @@ func (w *walker) bytes() error {
 	if err != nil || n == 0 || n == 0xffffffff {
 		return err
 	}
-	if uint64(n) > uint64(len(w.b)) {
-		return errShort
-	}
 	return w.skip(int(n))
 }
 
@@ -339,53 +336,54 @@ func (w *walker) extObject(depth int) error {
 // encoding: gopcua's registries are not exported, so each is learnt once
 // by decoding the type id alone (the body then fails at once, leaving the
 // value of the registered type).
-var (
-	serviceTypes sync.Map // string(type id) → reflect.Type (nil: none)
-	extObjTypes  sync.Map
-)
+var serviceTypes, extObjTypes typeCache
 
 // typeCacheLimit bounds each cache: a client can name any type id.
 const typeCacheLimit = 4096
 
-var cached struct {
-	sync.Mutex
-	services, extObjs int
+// typeCache maps type id encodings to the types gopcua decodes them into.
+type typeCache struct {
+	mu sync.Mutex
+	m  map[string]reflect.Type // a nil type: none registered
 }
 
-// serviceTypeOf is the type gopcua decodes a request of type id tid into
-// (nil: unknown, refused by gopcua).
-func serviceTypeOf(tid []byte) reflect.Type {
-	return lookupType(&serviceTypes, &cached.services, tid, func() any {
-		_, v, _ := ua.DecodeService(tid)
-		return v
-	})
-}
-
-// extObjType2 is the type gopcua decodes an ExtensionObject body of type
-// id tid into (nil: unknown, skipped).
-func extObjTypeOf(tid []byte) reflect.Type {
-	return lookupType(&extObjTypes, &cached.extObjs, tid, func() any {
-		b := append(append([]byte(nil), tid...), ua.ExtensionObjectBinary, 1, 0, 0, 0, 0)
-		var e ua.ExtensionObject
-		_, _ = e.Decode(b)
-		return e.Value
-	})
-}
-
-func lookupType(m *sync.Map, n *int, tid []byte, probe func() any) reflect.Type {
-	type entry struct{ t reflect.Type }
-	if e, ok := m.Load(string(tid)); ok {
-		return e.(entry).t
+// get returns tid's type, learning it with probe (a value of the type, or
+// nil) the first time.
+func (c *typeCache) get(tid []byte, probe func() any) reflect.Type {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t, ok := c.m[string(tid)]; ok {
+		return t
 	}
 	var t reflect.Type
 	if v := probe(); v != nil {
 		t = reflect.TypeOf(v)
 	}
-	cached.Lock()
-	defer cached.Unlock()
-	if *n < typeCacheLimit {
-		*n++
-		m.Store(string(tid), entry{t})
+	if len(c.m) < typeCacheLimit {
+		if c.m == nil {
+			c.m = make(map[string]reflect.Type)
+		}
+		c.m[string(tid)] = t
 	}
 	return t
+}
+
+// serviceTypeOf is the type gopcua decodes a request of type id tid into
+// (nil: unknown, refused by gopcua).
+func serviceTypeOf(tid []byte) reflect.Type {
+	return serviceTypes.get(tid, func() any {
+		_, v, _ := ua.DecodeService(tid)
+		return v
+	})
+}
+
+// extObjTypeOf is the type gopcua decodes an ExtensionObject body of type
+// id tid into (nil: unknown, skipped).
+func extObjTypeOf(tid []byte) reflect.Type {
+	return extObjTypes.get(tid, func() any {
+		b := append(append([]byte(nil), tid...), ua.ExtensionObjectBinary, 1, 0, 0, 0, 0)
+		var e ua.ExtensionObject
+		_, _ = e.Decode(b)
+		return e.Value
+	})
 }
